@@ -1,0 +1,18 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from './generated/prisma/client.js';
+
+export { PrismaClient };
+export type { Prisma } from './generated/prisma/client.js';
+
+export interface DbOptions {
+  connectionString: string;
+  poolSize?: number;
+}
+
+export function createPrismaClient(options: DbOptions): PrismaClient {
+  const adapter = new PrismaPg({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+  return new PrismaClient({ adapter });
+}
+
+/** A Prisma transaction client, for functions that must run inside the caller's transaction. */
+export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;

@@ -1,0 +1,4 @@
+export * from './client.js';
+export * from './migrate.js';
+export * from './embedded.js';
+export * from './paths.js';

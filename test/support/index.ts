@@ -1,0 +1,4 @@
+export * from './db.js';
+export * from './pg-admin.js';
+export * from './factories.js';
+export * from './log-capture.js';
