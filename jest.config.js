@@ -33,7 +33,10 @@ export default {
   },
   moduleNameMapper: {
     ...Object.fromEntries(
-      Object.entries(packages).map(([name, dir]) => [`^@scaidrive/${name}$`, `<rootDir>/${dir}/src/index.ts`]),
+      Object.entries(packages).map(([name, dir]) => [
+        `^@scaidrive/${name}$`,
+        `<rootDir>/${dir}/src/index.ts`,
+      ]),
     ),
     ...extra,
     '^(\\.{1,2}/.*)\\.js$': '$1',

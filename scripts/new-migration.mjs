@@ -24,6 +24,9 @@ mkdirSync(dir, { recursive: true });
 writeFileSync(path.join(dir, 'migration.sql'), sql);
 writeFileSync(snapshotPath, to);
 if (!existsSync('prisma/migrations/migration_lock.toml')) {
-  writeFileSync('prisma/migrations/migration_lock.toml', '# Prisma Migrate lock file\nprovider = "postgresql"\n');
+  writeFileSync(
+    'prisma/migrations/migration_lock.toml',
+    '# Prisma Migrate lock file\nprovider = "postgresql"\n',
+  );
 }
 console.log(`wrote ${dir}/migration.sql`);

@@ -13,7 +13,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 function toPrisma6(schemaText) {
   return schemaText
     .replace(/^generator\s+\w+\s*\{[\s\S]*?^\}/m, '')
-    .replace(/(datasource\s+db\s*\{[^}]*provider\s*=\s*"postgresql")/, '$1\n  url = env("DATABASE_URL")');
+    .replace(
+      /(datasource\s+db\s*\{[^}]*provider\s*=\s*"postgresql")/,
+      '$1\n  url = env("DATABASE_URL")',
+    );
 }
 
 /** @param {string|null} fromSchemaText  null = empty database */
@@ -22,7 +25,8 @@ export function diffSql(fromSchemaText, toSchemaText) {
   try {
     symlinkSync(path.join(root, 'packages/db/node_modules'), path.join(dir, 'node_modules'));
     writeFileSync(path.join(dir, 'to.prisma'), toPrisma6(toSchemaText));
-    if (fromSchemaText !== null) writeFileSync(path.join(dir, 'from.prisma'), toPrisma6(fromSchemaText));
+    if (fromSchemaText !== null)
+      writeFileSync(path.join(dir, 'from.prisma'), toPrisma6(fromSchemaText));
     writeFileSync(
       path.join(dir, 'prisma.config.mjs'),
       `import { PrismaPg } from '@prisma/adapter-pg';
@@ -30,17 +34,29 @@ export default { experimental: { adapter: true }, engine: 'js', schema: './to.pr
   adapter: async () => new PrismaPg({ connectionString: process.env.DATABASE_URL }) };\n`,
     );
     const cli = path.join(root, 'packages/db/node_modules/prisma6/build/index.js');
-    const from = fromSchemaText === null ? ['--from-empty'] : ['--from-schema-datamodel', 'from.prisma'];
+    const from =
+      fromSchemaText === null ? ['--from-empty'] : ['--from-schema-datamodel', 'from.prisma'];
     const r = spawnSync(
       process.execPath,
-      [cli, 'migrate', 'diff', '--config', 'prisma.config.mjs', ...from, '--to-schema-datamodel', 'to.prisma', '--script'],
+      [
+        cli,
+        'migrate',
+        'diff',
+        '--config',
+        'prisma.config.mjs',
+        ...from,
+        '--to-schema-datamodel',
+        'to.prisma',
+        '--script',
+      ],
       {
         cwd: dir,
         encoding: 'utf8',
         env: {
           ...process.env,
           // The wasm engine opens (but does not change) a database even for a datamodel-to-datamodel diff.
-          DATABASE_URL: process.env.DIFF_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+          DATABASE_URL:
+            process.env.DIFF_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
           PRISMA_QUERY_ENGINE_LIBRARY: process.execPath,
           PRISMA_SCHEMA_ENGINE_BINARY: process.execPath,
           PRISMA_HIDE_UPDATE_MESSAGE: '1',

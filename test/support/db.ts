@@ -10,16 +10,22 @@ export interface TestDatabase {
 }
 
 /** A fresh database cloned from the migrated template; one per test file, so files run in parallel. */
-export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { migrated?: boolean } = {},
+): Promise<TestDatabase> {
   const adminUrl = process.env.SCAIDRIVE_TEST_ADMIN_URL;
   const tpl = process.env.SCAIDRIVE_TEST_TEMPLATE;
-  if (!adminUrl || !tpl) throw new Error('test/support/global-setup.ts did not run (use the jest config of the repo)');
+  if (!adminUrl || !tpl)
+    throw new Error('test/support/global-setup.ts did not run (use the jest config of the repo)');
   const name = `scaidrive_t_${randomBytes(6).toString('hex')}`;
   const migrated = options.migrated ?? true;
   // CREATE DATABASE … TEMPLATE fails while another session is connected to the template.
   for (let attempt = 0; ; attempt++) {
     try {
-      await adminQuery(adminUrl, migrated ? `CREATE DATABASE "${name}" TEMPLATE "${tpl}"` : `CREATE DATABASE "${name}"`);
+      await adminQuery(
+        adminUrl,
+        migrated ? `CREATE DATABASE "${name}" TEMPLATE "${tpl}"` : `CREATE DATABASE "${name}"`,
+      );
       break;
     } catch (err) {
       if (attempt >= 20 || !/being accessed by other users/.test(String(err))) throw err;

@@ -2,7 +2,10 @@ import { newId, type IdPrefix } from '@scaidrive/core';
 import type { PrismaClient } from '@scaidrive/db';
 
 /** Minimal rows for tests. Services (drive, API) have their own creation paths with validation. */
-export async function createTenant(prisma: PrismaClient, name = 'Test Tenant'): Promise<{ id: string }> {
+export async function createTenant(
+  prisma: PrismaClient,
+  name = 'Test Tenant',
+): Promise<{ id: string }> {
   return prisma.tenant.create({ data: { id: newId('tnt'), name } });
 }
 
@@ -13,7 +16,13 @@ export async function createUser(
 ): Promise<{ id: string; tenantId: string }> {
   const id = newId('usr');
   return prisma.user.create({
-    data: { id, tenantId, email: data.email ?? `${id.toLowerCase()}@example.test`, displayName: data.displayName ?? id, role: data.role ?? 'user' },
+    data: {
+      id,
+      tenantId,
+      email: data.email ?? `${id.toLowerCase()}@example.test`,
+      displayName: data.displayName ?? id,
+      role: data.role ?? 'user',
+    },
   });
 }
 
@@ -24,7 +33,8 @@ export async function createGroup(
   memberIds: string[] = [],
 ): Promise<{ id: string }> {
   const group = await prisma.group.create({ data: { id: newId('grp'), tenantId, name } });
-  for (const userId of memberIds) await prisma.groupMember.create({ data: { tenantId, groupId: group.id, userId } });
+  for (const userId of memberIds)
+    await prisma.groupMember.create({ data: { tenantId, groupId: group.id, userId } });
   return group;
 }
 
@@ -40,11 +50,27 @@ export async function createShare(
   await prisma.$transaction(async (tx) => {
     await tx.share.create({ data: { id: shareId, tenantId, name, ownerId } });
     await tx.node.create({
-      data: { id: rootNodeId, tenantId, shareId, parentId: null, kind: 'folder', name: '', nameKey: '', liveNameKey: '' },
+      data: {
+        id: rootNodeId,
+        tenantId,
+        shareId,
+        parentId: null,
+        kind: 'folder',
+        name: '',
+        nameKey: '',
+        liveNameKey: '',
+      },
     });
     await tx.share.update({ where: { id: shareId }, data: { rootNodeId } });
     await tx.shareMember.create({
-      data: { id: newId('mem'), tenantId, shareId, principalType: ownerId.startsWith('grp_') ? 'group' : 'user', principalId: ownerId, role: 'owner' },
+      data: {
+        id: newId('mem'),
+        tenantId,
+        shareId,
+        principalType: ownerId.startsWith('grp_') ? 'group' : 'user',
+        principalId: ownerId,
+        role: 'owner',
+      },
     });
   });
   return { id: shareId, rootNodeId };

@@ -3,7 +3,14 @@ import path from 'node:path';
 // Loaded by jest outside its module system: Node 24 strips the TypeScript types of these imports.
 import { migrate } from '../../packages/db/src/migrate.ts';
 import { startEmbeddedPostgres } from '../../packages/db/src/embedded.ts';
-import { adminQuery, canConnect, migrationsDir, repoRoot, templateName, withDatabase } from './pg-admin.ts';
+import {
+  adminQuery,
+  canConnect,
+  migrationsDir,
+  repoRoot,
+  templateName,
+  withDatabase,
+} from './pg-admin.ts';
 
 /**
  * Finds PostgreSQL (TEST_DATABASE_URL, else the local server, else an embedded one) and prepares a
@@ -26,7 +33,9 @@ export default async function globalSetup() {
   const tpl = templateName();
   await adminQuery(adminUrl, 'SELECT pg_advisory_lock(4242001)');
   try {
-    const exists = await adminQuery(adminUrl, 'SELECT 1 FROM pg_database WHERE datname = $1', [tpl]);
+    const exists = await adminQuery(adminUrl, 'SELECT 1 FROM pg_database WHERE datname = $1', [
+      tpl,
+    ]);
     if (exists.rowCount === 0) {
       await adminQuery(adminUrl, `CREATE DATABASE "${tpl}"`);
       try {

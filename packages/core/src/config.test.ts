@@ -34,7 +34,9 @@ describe('loadConfig', () => {
   });
 
   it('requires database and keys in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL: required[\s\S]*SECRET_KEYS: required/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /DATABASE_URL: required[\s\S]*SECRET_KEYS: required/,
+    );
     const c = loadConfig({
       NODE_ENV: 'production',
       DATABASE_URL: 'postgresql://u@h/db',

@@ -43,7 +43,10 @@ export const CONFIG_VARS = {
     used_by: ['all'],
   }),
   DATABASE_URL: v({
-    schema: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
     description:
       'PostgreSQL connection string. Unset: `pnpm start` runs an embedded PostgreSQL under `DATA_DIR`.',
     secret: true,
@@ -51,7 +54,8 @@ export const CONFIG_VARS = {
   }),
   DATABASE_POOL_SIZE: v({
     schema: int(1, 200).default(10),
-    description: 'Connections per process for queries (pg-boss keeps its own pool of the same size).',
+    description:
+      'Connections per process for queries (pg-boss keeps its own pool of the same size).',
     used_by: ['all'],
   }),
   DATA_DIR: v({
@@ -98,14 +102,21 @@ export const CONFIG_VARS = {
     description: 'JWKS of the platform identity provider. Unset: only service tokens are accepted.',
     used_by: ['api'],
   }),
-  JWT_ISSUER: v({ schema: z.string().optional(), description: 'Required `iss` of JWTs.', used_by: ['api'] }),
+  JWT_ISSUER: v({
+    schema: z.string().optional(),
+    description: 'Required `iss` of JWTs.',
+    used_by: ['api'],
+  }),
   JWT_AUDIENCE: v({
     schema: z.string().optional(),
     description: 'Required `aud` of JWTs (optional).',
     used_by: ['api'],
   }),
   BODY_LIMIT: v({
-    schema: z.string().regex(/^\d+(b|kb|mb)$/i).default('1mb'),
+    schema: z
+      .string()
+      .regex(/^\d+(b|kb|mb)$/i)
+      .default('1mb'),
     description: 'Largest JSON request body.',
     used_by: ['api'],
   }),
@@ -170,17 +181,38 @@ export const CONFIG_VARS = {
     description: 'Local chunk volume (default `DATA_DIR/blobs`).',
     used_by: ['all'],
   }),
-  S3_ENDPOINT: v({ schema: url.optional(), description: 'S3-compatible endpoint.', used_by: ['all'] }),
-  S3_REGION: v({ schema: z.string().default('us-east-1'), description: 'S3 region.', used_by: ['all'] }),
-  S3_BUCKET: v({ schema: z.string().optional(), description: 'S3 bucket for chunks.', used_by: ['all'] }),
-  S3_ACCESS_KEY_ID: v({ schema: z.string().optional(), description: 'S3 access key.', secret: true, used_by: ['all'] }),
+  S3_ENDPOINT: v({
+    schema: url.optional(),
+    description: 'S3-compatible endpoint.',
+    used_by: ['all'],
+  }),
+  S3_REGION: v({
+    schema: z.string().default('us-east-1'),
+    description: 'S3 region.',
+    used_by: ['all'],
+  }),
+  S3_BUCKET: v({
+    schema: z.string().optional(),
+    description: 'S3 bucket for chunks.',
+    used_by: ['all'],
+  }),
+  S3_ACCESS_KEY_ID: v({
+    schema: z.string().optional(),
+    description: 'S3 access key.',
+    secret: true,
+    used_by: ['all'],
+  }),
   S3_SECRET_ACCESS_KEY: v({
     schema: z.string().optional(),
     description: 'S3 secret key.',
     secret: true,
     used_by: ['all'],
   }),
-  S3_FORCE_PATH_STYLE: v({ schema: bool.default(false), description: 'Path-style S3 URLs.', used_by: ['all'] }),
+  S3_FORCE_PATH_STYLE: v({
+    schema: bool.default(false),
+    description: 'Path-style S3 URLs.',
+    used_by: ['all'],
+  }),
   CHUNK_SIZE_BYTES: v({
     schema: int(64 * 1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
     description: 'Content chunk size for new versions.',
@@ -193,12 +225,14 @@ export const CONFIG_VARS = {
   }),
   GRAPH_BASE_URL: v({
     schema: url.default('https://graph.microsoft.com'),
-    description: 'Microsoft Graph root (sovereign clouds: `https://graph.microsoft.us`, `https://microsoftgraph.chinacloudapi.cn`).',
+    description:
+      'Microsoft Graph root (sovereign clouds: `https://graph.microsoft.us`, `https://microsoftgraph.chinacloudapi.cn`).',
     used_by: ['all'],
   }),
   AZURE_AUTHORITY_HOST: v({
     schema: url.default('https://login.microsoftonline.com'),
-    description: 'Entra ID authority host (`https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`).',
+    description:
+      'Entra ID authority host (`https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`).',
     used_by: ['all'],
   }),
   SMB_REQUEST_TIMEOUT_MS: v({
@@ -209,7 +243,9 @@ export const CONFIG_VARS = {
 } as const;
 
 type Vars = typeof CONFIG_VARS;
-export type Config = { [K in keyof Vars]: z.output<Vars[K]['schema']> } & { secretKeys: SecretKey[] | undefined };
+export type Config = { [K in keyof Vars]: z.output<Vars[K]['schema']> } & {
+  secretKeys: SecretKey[] | undefined;
+};
 
 export class ConfigError extends AppError {
   readonly issues: FieldIssue[];
@@ -232,7 +268,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const value = raw === undefined || raw === '' ? undefined : raw;
     const parsed = (spec.schema as z.ZodType).safeParse(value);
     if (parsed.success) out[name] = parsed.data;
-    else issues.push({ field: name, reason: parsed.error.issues.map((i) => describeIssue(i, value)).join('; ') });
+    else
+      issues.push({
+        field: name,
+        reason: parsed.error.issues.map((i) => describeIssue(i, value)).join('; '),
+      });
   }
   let secretKeys: SecretKey[] | undefined;
   if (typeof out.SECRET_KEYS === 'string') {
@@ -244,8 +284,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   if (out.NODE_ENV === 'production') {
-    if (!out.DATABASE_URL) issues.push({ field: 'DATABASE_URL', reason: 'required when NODE_ENV=production' });
-    if (!out.SECRET_KEYS) issues.push({ field: 'SECRET_KEYS', reason: 'required when NODE_ENV=production' });
+    if (!out.DATABASE_URL)
+      issues.push({ field: 'DATABASE_URL', reason: 'required when NODE_ENV=production' });
+    if (!out.SECRET_KEYS)
+      issues.push({ field: 'SECRET_KEYS', reason: 'required when NODE_ENV=production' });
   }
   if (out.BLOB_DRIVER === 's3' && !out.S3_BUCKET) {
     issues.push({ field: 'S3_BUCKET', reason: 'required when BLOB_DRIVER=s3' });

@@ -1,12 +1,26 @@
 import { describe, expect, it } from '@jest/globals';
-import { AppError, AuthFailedError, ErrorCode, ItemError, ThrottledError, classifyError, isRetryable } from './errors.js';
+import {
+  AppError,
+  AuthFailedError,
+  ErrorCode,
+  ItemError,
+  ThrottledError,
+  classifyError,
+  isRetryable,
+} from './errors.js';
 import { newId, isId } from './ids.js';
 import { compareCodePoints, driveNameProblem, nameKey, pathKey } from './names.js';
 
 describe('error classification', () => {
   it('keeps the code and action of our errors', () => {
-    expect(classifyError(new AuthFailedError('bad password'))).toMatchObject({ code: 'CONNECTOR_AUTH_FAILED', action: 'fail_job' });
-    expect(classifyError(new ThrottledError('slow down', 3000))).toMatchObject({ action: 'retry_after', retryAfterMs: 3000 });
+    expect(classifyError(new AuthFailedError('bad password'))).toMatchObject({
+      code: 'CONNECTOR_AUTH_FAILED',
+      action: 'fail_job',
+    });
+    expect(classifyError(new ThrottledError('slow down', 3000))).toMatchObject({
+      action: 'retry_after',
+      retryAfterMs: 3000,
+    });
     expect(classifyError(new ItemError(ErrorCode.ITEM_LOCKED, 'locked')).action).toBe('skip_item');
     expect(new AppError(ErrorCode.ITEM_ACCESS_DENIED, 'x').action).toBe('skip_item');
   });
@@ -15,7 +29,11 @@ describe('error classification', () => {
     const sys = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     expect(isRetryable(sys)).toBe(true);
     expect(isRetryable(new Error('wrapped', { cause: sys }))).toBe(true);
-    expect(classifyError(new Error('boom'))).toEqual({ code: 'INTERNAL', action: 'fail_job', message: 'Internal error' });
+    expect(classifyError(new Error('boom'))).toEqual({
+      code: 'INTERNAL',
+      action: 'fail_job',
+      message: 'Internal error',
+    });
   });
 });
 

@@ -124,7 +124,11 @@ export class AuthFailedError extends AppError {
 
 export class ThrottledError extends AppError {
   constructor(message: string, retryAfterMs: number, options: AppErrorOptions = {}) {
-    super(ErrorCode.CONNECTOR_THROTTLED, message, { ...options, retryAfterMs, action: 'retry_after' });
+    super(ErrorCode.CONNECTOR_THROTTLED, message, {
+      ...options,
+      retryAfterMs,
+      action: 'retry_after',
+    });
   }
 }
 
@@ -199,7 +203,11 @@ export function classifyError(err: unknown): Classification {
   }
   const sys = findSyscallCode(err);
   if (sys && TRANSIENT_SYSCALL_CODES.has(sys)) {
-    return { code: ErrorCode.CONNECTOR_UNREACHABLE, action: 'retry', message: `Network error (${sys})` };
+    return {
+      code: ErrorCode.CONNECTOR_UNREACHABLE,
+      action: 'retry',
+      message: `Network error (${sys})`,
+    };
   }
   if (err instanceof Error && err.name === 'AbortError') {
     return { code: ErrorCode.CANCELLED, action: 'fail_job', message: 'Operation cancelled' };

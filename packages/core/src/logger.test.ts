@@ -27,7 +27,17 @@ describe('logger redaction', () => {
     logger.child({ request_id: 'req1' }).warn('child', { access_token: 'at7' });
     await new Promise((r) => setImmediate(r));
     const text = lines.join('');
-    for (const s of ['p@ss1', 'p@ss2', 'cs3', 'abc.def.ghi', 'tok4', 'rt5', 'eyJhbGciOi', 'cs6', 'at7']) {
+    for (const s of [
+      'p@ss1',
+      'p@ss2',
+      'cs3',
+      'abc.def.ghi',
+      'tok4',
+      'rt5',
+      'eyJhbGciOi',
+      'cs6',
+      'at7',
+    ]) {
       expect(text).not.toContain(s);
     }
     const first = JSON.parse(lines[0]!);
@@ -38,8 +48,13 @@ describe('logger redaction', () => {
   });
 
   it('serialises errors with their code and cause, redacted', () => {
-    const err = Object.assign(new Error('login failed with Bearer sekrit'), { code: 'X', cause: { password: 'pw' } });
-    const out = redact({ err }) as { err: { message: string; code: string; cause: { password: string } } };
+    const err = Object.assign(new Error('login failed with Bearer sekrit'), {
+      code: 'X',
+      cause: { password: 'pw' },
+    });
+    const out = redact({ err }) as {
+      err: { message: string; code: string; cause: { password: string } };
+    };
     expect(out.err.message).not.toContain('sekrit');
     expect(out.err.code).toBe('X');
     expect(out.err.cause.password).toBe(REDACTED);

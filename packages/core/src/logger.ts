@@ -31,13 +31,19 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1, seen));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEY.test(k) && v !== undefined && v !== null && v !== false ? REDACTED : redact(v, depth + 1, seen);
+    out[k] =
+      SECRET_KEY.test(k) && v !== undefined && v !== null && v !== false
+        ? REDACTED
+        : redact(v, depth + 1, seen);
   }
   return out;
 }
 
 function serializeError(err: Error, depth: number, seen: WeakSet<object>): Record<string, unknown> {
-  const out: Record<string, unknown> = { name: err.name, message: redact(err.message, depth + 1, seen) };
+  const out: Record<string, unknown> = {
+    name: err.name,
+    message: redact(err.message, depth + 1, seen),
+  };
   const e = err as Error & { code?: unknown; action?: unknown; cause?: unknown };
   if (e.code !== undefined) out.code = e.code;
   if (e.action !== undefined) out.action = e.action;

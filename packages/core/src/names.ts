@@ -63,8 +63,10 @@ export function driveNameProblem(name: string): string | null {
   if (name.includes('/')) return 'name contains "/"';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'name contains a control character';
-  if ([...name].length > MAX_NAME_LENGTH) return `name is longer than ${MAX_NAME_LENGTH} characters`;
-  if (name !== name.normalize('NFC') && name.normalize('NFC').length === 0) return 'name is not valid Unicode';
+  if ([...name].length > MAX_NAME_LENGTH)
+    return `name is longer than ${MAX_NAME_LENGTH} characters`;
+  if (name !== name.normalize('NFC') && name.normalize('NFC').length === 0)
+    return 'name is not valid Unicode';
   if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(name)) {
     return 'name contains an unpaired surrogate';
   }

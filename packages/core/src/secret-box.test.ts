@@ -46,12 +46,17 @@ describe('SecretBox', () => {
     const again = rotated.encrypt('s', 'ctx');
     expect(again.split('.')[1]).toBe('k2');
     expect(rotated.needsRotation(again)).toBe(false);
-    expect(() => new SecretBox([k2]).decrypt(env, 'ctx')).toThrow(/key "k1", which is not configured/);
+    expect(() => new SecretBox([k2]).decrypt(env, 'ctx')).toThrow(
+      /key "k1", which is not configured/,
+    );
   });
 
   it('parses key specs and rejects bad keys', () => {
     const spec = generateSecretKeySpec('a');
-    expect(parseSecretKeys(`${spec},${generateSecretKeySpec('b')}`).map((k) => k.id)).toEqual(['a', 'b']);
+    expect(parseSecretKeys(`${spec},${generateSecretKeySpec('b')}`).map((k) => k.id)).toEqual([
+      'a',
+      'b',
+    ]);
     expect(() => parseSecretKeys('a:c2hvcnQ=')).toThrow(/32 bytes/);
     expect(() => parseSecretKeys('nokey')).toThrow(/without an id/);
     expect(() => new SecretBox([{ id: 'x', key: randomBytes(16) }])).toThrow(/32 bytes/);

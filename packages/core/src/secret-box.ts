@@ -22,13 +22,16 @@ export class SecretBox {
   private readonly primaryId: string;
 
   constructor(keys: SecretKey[]) {
-    if (keys.length === 0) throw new AppError(ErrorCode.CONFIG_INVALID, 'SecretBox needs at least one key');
+    if (keys.length === 0)
+      throw new AppError(ErrorCode.CONFIG_INVALID, 'SecretBox needs at least one key');
     for (const k of keys) {
-      if (!KEY_ID.test(k.id)) throw new AppError(ErrorCode.CONFIG_INVALID, `Secret key id "${k.id}" is invalid`);
+      if (!KEY_ID.test(k.id))
+        throw new AppError(ErrorCode.CONFIG_INVALID, `Secret key id "${k.id}" is invalid`);
       if (k.key.length !== 32) {
         throw new AppError(ErrorCode.CONFIG_INVALID, `Secret key "${k.id}" must be 32 bytes`);
       }
-      if (this.keys.has(k.id)) throw new AppError(ErrorCode.CONFIG_INVALID, `Duplicate secret key id "${k.id}"`);
+      if (this.keys.has(k.id))
+        throw new AppError(ErrorCode.CONFIG_INVALID, `Duplicate secret key id "${k.id}"`);
       this.keys.set(k.id, k.key);
     }
     this.primaryId = keys[0]!.id;
@@ -52,12 +55,16 @@ export class SecretBox {
     if (parts.length !== 5 || parts[0] !== VERSION) throw secretError('unrecognised secret format');
     const [, keyId, ivS, ctS, tagS] = parts as [string, string, string, string, string];
     const key = this.keys.get(keyId);
-    if (!key) throw secretError(`secret was encrypted with key "${keyId}", which is not configured`);
+    if (!key)
+      throw secretError(`secret was encrypted with key "${keyId}", which is not configured`);
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(ivS, 'base64url'));
       decipher.setAAD(Buffer.from(context, 'utf8'));
       decipher.setAuthTag(Buffer.from(tagS, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(ctS, 'base64url')), decipher.final()]).toString('utf8');
+      return Buffer.concat([
+        decipher.update(Buffer.from(ctS, 'base64url')),
+        decipher.final(),
+      ]).toString('utf8');
     } catch (cause) {
       throw secretError('secret failed authentication (tampered, or wrong key/context)', cause);
     }
@@ -88,7 +95,8 @@ export function parseSecretKeys(spec: string): SecretKey[] {
       if (idx <= 0) throw new Error(`expected "<id>:<base64 key>", got an entry without an id`);
       const id = entry.slice(0, idx);
       const key = Buffer.from(entry.slice(idx + 1), 'base64');
-      if (key.length !== 32) throw new Error(`key "${id}" must decode to 32 bytes (got ${key.length})`);
+      if (key.length !== 32)
+        throw new Error(`key "${id}" must decode to 32 bytes (got ${key.length})`);
       return { id, key };
     });
 }

@@ -23,7 +23,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Exponential backoff with full jitter ("Exponential Backoff And Jitter", AWS architecture blog). */
-export function backoffMs(attempt: number, baseMs = 200, maxMs = 30_000, random = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  baseMs = 200,
+  maxMs = 30_000,
+  random = Math.random,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt));
   return Math.floor(random() * ceiling);
 }

@@ -10,9 +10,15 @@ export interface DbOptions {
 }
 
 export function createPrismaClient(options: DbOptions): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+  const adapter = new PrismaPg({
+    connectionString: options.connectionString,
+    max: options.poolSize ?? 10,
+  });
   return new PrismaClient({ adapter });
 }
 
 /** A Prisma transaction client, for functions that must run inside the caller's transaction. */
-export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
+export type Tx = Omit<
+  PrismaClient,
+  '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'
+>;

@@ -57,7 +57,9 @@ describe('migrate', () => {
     const [first] = await readMigrations(dir);
     appendFileSync(path.join(dir, first!.name, 'migration.sql'), '\n-- edited\n');
     const report = await migrate({ connectionString: db.url, migrationsDir: dir });
-    expect(report.warnings).toEqual([expect.stringContaining(`"${first!.name}" was modified after it was applied`)]);
+    expect(report.warnings).toEqual([
+      expect.stringContaining(`"${first!.name}" was modified after it was applied`),
+    ]);
   });
 
   it('stops on a failing migration, leaves nothing behind, records it, and retries once fixed', async () => {
@@ -65,7 +67,10 @@ describe('migrate', () => {
     cpSync(migrationsDir, dir, { recursive: true });
     const bad = path.join(dir, '99990101000000_broken');
     mkdirSync(bad);
-    writeFileSync(path.join(bad, 'migration.sql'), 'CREATE TABLE half_done (id int);\nSELECT no_such_function();\n');
+    writeFileSync(
+      path.join(bad, 'migration.sql'),
+      'CREATE TABLE half_done (id int);\nSELECT no_such_function();\n',
+    );
     await expect(migrate({ connectionString: db.url, migrationsDir: dir })).rejects.toThrow(
       /Migration "99990101000000_broken" failed: function no_such_function\(\) does not exist/,
     );

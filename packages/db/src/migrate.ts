@@ -43,7 +43,10 @@ export function checksum(sql: Buffer | string): string {
 
 export async function readMigrations(dir: string): Promise<MigrationFile[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const out: MigrationFile[] = [];
   for (const name of names) {
     const raw = await readFile(path.join(dir, name, 'migration.sql'));
@@ -115,13 +118,18 @@ export async function migrate(options: MigrateOptions): Promise<MigrationReport>
         }
         // A failed earlier attempt ran in a transaction and left nothing behind: mark it rolled back.
         for (const failed of mine) {
-          await client.query(`UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE id = $1`, [failed.id]);
+          await client.query(
+            `UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE id = $1`,
+            [failed.id],
+          );
         }
         await applyOne(client, m);
         report.applied.push(m.name);
       }
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_ADVISORY_LOCK]).catch(() => undefined);
+      await client
+        .query('SELECT pg_advisory_unlock($1)', [PRISMA_ADVISORY_LOCK])
+        .catch(() => undefined);
     }
   } finally {
     await client.end().catch(() => undefined);

@@ -1,0 +1,47 @@
+import { PgBoss } from 'pg-boss';
+import {
+  BOSS_SCHEMA,
+  QUEUE_CONNECTOR_SYNC,
+  QUEUE_CONNECTOR_SYNC_DLQ,
+  QUEUE_SCHEDULER_TICK,
+  connectorSyncQueueOptions,
+  deadLetterQueueOptions,
+  type QueueSettings,
+  DEFAULT_QUEUE_SETTINGS,
+} from './catalogue.js';
+
+export { PgBoss };
+
+export interface BossOptions {
+  connectionString: string;
+  /** Workers supervise (maintenance, monitoring) and run cron; API pods only send. */
+  role: 'api' | 'worker';
+  poolSize?: number;
+  settings?: QueueSettings;
+}
+
+export function createBoss(options: BossOptions): PgBoss {
+  const worker = options.role === 'worker';
+  return new PgBoss({
+    connectionString: options.connectionString,
+    schema: BOSS_SCHEMA,
+    max: options.poolSize ?? 5,
+    supervise: worker,
+    schedule: worker,
+    migrate: true,
+  });
+}
+
+/** Creates (or leaves as they are) the queues of the catalogue. Idempotent. */
+export async function ensureQueues(
+  boss: PgBoss,
+  settings: QueueSettings = DEFAULT_QUEUE_SETTINGS,
+): Promise<void> {
+  await boss.createQueue(QUEUE_CONNECTOR_SYNC_DLQ, deadLetterQueueOptions());
+  await boss.createQueue(QUEUE_CONNECTOR_SYNC, connectorSyncQueueOptions(settings));
+  await boss.createQueue(QUEUE_SCHEDULER_TICK, {
+    policy: 'singleton',
+    retryLimit: 0,
+    expireInSeconds: 300,
+  });
+}
