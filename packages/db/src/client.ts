@@ -2,7 +2,28 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/prisma/client.js';
 
 export { PrismaClient };
-export type { Prisma } from './generated/prisma/client.js';
+export { Prisma } from './generated/prisma/client.js';
+export type {
+  Tenant,
+  User,
+  Group,
+  GroupMember,
+  ServiceToken,
+  Share,
+  ShareMember,
+  Node,
+  FileVersion,
+  VersionChunk,
+  Chunk,
+  AclEntry,
+  ChangeLog,
+  Connector,
+  SyncJob,
+  FileState,
+  IdentityMapping,
+  OAuthState,
+  AuditEvent,
+} from './generated/prisma/client.js';
 
 export interface DbOptions {
   connectionString: string;

@@ -1,4 +1,4 @@
-import { PgBoss } from 'pg-boss';
+import { PgBoss, fromPrisma } from 'pg-boss';
 import {
   BOSS_SCHEMA,
   QUEUE_CONNECTOR_SYNC,
@@ -10,7 +10,8 @@ import {
   DEFAULT_QUEUE_SETTINGS,
 } from './catalogue.js';
 
-export { PgBoss };
+export { PgBoss, fromPrisma };
+export type { Job, JobWithMetadata } from 'pg-boss';
 
 export interface BossOptions {
   connectionString: string;

@@ -1,0 +1,84 @@
+import { newId, type Logger } from '@scaidrive/core';
+import type { PrismaClient } from '@scaidrive/db';
+import { fromPrisma, PgBoss, QUEUE_CONNECTOR_SYNC, syncSendOptions, type SyncJobPayload } from '@scaidrive/jobs';
+import type { WorkerMetrics } from './metrics.js';
+
+/**
+ * Enqueues every connector whose `next_sync_at` has passed (NULL = never synced: due now), unless
+ * it is disabled or manual-only. Runs on whichever worker takes the minute's cron job; the row lock
+ * (SKIP LOCKED) plus the queue's `exclusive` policy make a duplicate enqueue impossible.
+ */
+export class Scheduler {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly boss: PgBoss,
+    private readonly logger: Logger,
+    private readonly metrics: WorkerMetrics,
+  ) {}
+
+  async tick(limit = 500): Promise<{ enqueued: string[]; busy: string[] }> {
+    const due = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id FROM connectors
+       WHERE status <> 'disabled' AND sync_interval_minutes > 0
+         AND (next_sync_at IS NULL OR next_sync_at <= now())
+       ORDER BY next_sync_at NULLS FIRST
+       LIMIT ${limit}`;
+    const enqueued: string[] = [];
+    const busy: string[] = [];
+    for (const { id } of due) {
+      try {
+        const r = await this.enqueue(id);
+        if (r === 'enqueued') enqueued.push(id);
+        else if (r === 'busy') busy.push(id);
+      } catch (err) {
+        this.logger.warn('could not enqueue scheduled sync', { connector_id: id, err });
+      }
+    }
+    if (enqueued.length) {
+      this.metrics.scheduled.inc(enqueued.length);
+      this.logger.info('scheduled syncs enqueued', { count: enqueued.length });
+    }
+    return { enqueued, busy };
+  }
+
+  private async enqueue(connectorId: string): Promise<'enqueued' | 'busy' | 'skipped'> {
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<{ id: string; tenant_id: string; full_sync_required: boolean }[]>`
+        SELECT id, tenant_id, full_sync_required FROM connectors
+         WHERE id = ${connectorId} AND status <> 'disabled' AND sync_interval_minutes > 0
+           AND (next_sync_at IS NULL OR next_sync_at <= now())
+         FOR UPDATE SKIP LOCKED`;
+      const c = rows[0];
+      if (!c) return 'skipped';
+      const jobId = newId('job');
+      const payload: SyncJobPayload = {
+        job_id: jobId,
+        tenant_id: c.tenant_id,
+        connector_id: c.id,
+        full_sync: c.full_sync_required,
+        trigger: 'schedule',
+        confirm_deletes: false,
+        continuation: 0,
+      };
+      const queueJobId = await this.boss.send(QUEUE_CONNECTOR_SYNC, payload, {
+        ...syncSendOptions(c.id),
+        db: fromPrisma(tx),
+      });
+      // null: a sync of this connector is already queued or running; it sets next_sync_at when done.
+      if (!queueJobId) return 'busy';
+      await tx.syncJob.create({
+        data: {
+          id: jobId,
+          tenantId: c.tenant_id,
+          connectorId: c.id,
+          status: 'queued',
+          trigger: 'schedule',
+          fullSync: c.full_sync_required,
+          queueJobId,
+        },
+      });
+      await tx.connector.update({ where: { id: c.id }, data: { status: 'queued' } });
+      return 'enqueued';
+    });
+  }
+}

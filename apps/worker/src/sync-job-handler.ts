@@ -1,0 +1,344 @@
+import { AppError, ErrorCode, classifyError, type Logger } from '@scaidrive/core';
+import type { Connector, PrismaClient, SyncJob } from '@scaidrive/db';
+import { PgBoss, fromPrisma, QUEUE_CONNECTOR_SYNC, SyncJobPayload, syncSendOptions } from '@scaidrive/jobs';
+import type { WorkerMetrics } from './metrics.js';
+import { ZERO_PROGRESS, type JobProgress, type StopReason, type SyncRunner } from './ports.js';
+
+export interface QueueJob {
+  id: string;
+  data: unknown;
+  retryCount: number;
+  retryLimit: number;
+  signal: AbortSignal;
+}
+
+/** What pg-boss should do with the queue job. */
+export type QueueOutcome = 'completed' | 'failed';
+
+export interface SyncJobHandlerOptions {
+  workerId: string;
+  /** A run longer than this checkpoints and continues in a follow-up job. */
+  maxRuntimeMs: number;
+  /** How often counters are written to the job row. */
+  progressFlushMs: number;
+  /** How often the job row is checked for a cancel request. */
+  cancelPollMs: number;
+}
+
+/**
+ * The `connector-sync` handler: one queue job = one run of one connector. Owns the job row and the
+ * connector status; the engine run itself is the injected `SyncRunner`.
+ */
+export class SyncJobHandler {
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly boss: PgBoss,
+    private readonly runSync: SyncRunner,
+    private readonly logger: Logger,
+    private readonly metrics: WorkerMetrics,
+    private readonly options: SyncJobHandlerOptions,
+  ) {}
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** SIGTERM: every running job checkpoints and hands over to a continuation job. */
+  shutdown(): void {
+    for (const ac of this.running.values()) ac.abort('shutdown' satisfies StopReason);
+  }
+
+  async handle(qjob: QueueJob): Promise<QueueOutcome> {
+    const parsed = SyncJobPayload.safeParse(qjob.data);
+    if (!parsed.success) {
+      this.logger.error('discarding malformed sync job payload', { queue_job_id: qjob.id });
+      return 'completed';
+    }
+    const payload = parsed.data;
+    const log = this.logger.child({ job_id: payload.job_id, connector_id: payload.connector_id, queue_job_id: qjob.id });
+    const job = await this.prisma.syncJob.findFirst({ where: { id: payload.job_id, tenantId: payload.tenant_id } });
+    const connector = await this.prisma.connector.findFirst({
+      where: { id: payload.connector_id, tenantId: payload.tenant_id },
+    });
+    if (!job || !connector) {
+      log.warn('connector or job no longer exists; dropping queue job');
+      return 'completed';
+    }
+    if (job.status === 'cancelled' || job.status === 'completed' || job.cancelRequestedAt) {
+      await this.finish(job, connector, 'cancelled', { message: 'Cancelled before it started' });
+      return 'completed';
+    }
+    if (connector.status === 'disabled') {
+      await this.finish(job, connector, 'cancelled', { message: 'Connector is disabled' });
+      return 'completed';
+    }
+
+    const ac = new AbortController();
+    this.running.set(job.id, ac);
+    const onQueueAbort = (): void => ac.abort('claim_lost' satisfies StopReason);
+    qjob.signal.addEventListener('abort', onQueueAbort, { once: true });
+    const budget = setTimeout(() => ac.abort('budget' satisfies StopReason), this.options.maxRuntimeMs);
+    const cancelPoll = setInterval(() => {
+      void this.prisma.syncJob
+        .findUnique({ where: { id: job.id }, select: { cancelRequestedAt: true } })
+        .then((r) => {
+          if (r?.cancelRequestedAt) ac.abort('cancelled' satisfies StopReason);
+        })
+        .catch(() => undefined);
+    }, this.options.cancelPollMs);
+
+    const started = Date.now();
+    const kind = connector.kind;
+    this.metrics.jobsRunning.inc({ kind });
+    let progress: JobProgress = { ...ZERO_PROGRESS };
+    let lastFlush = 0;
+    let flushing: Promise<unknown> = Promise.resolve();
+    const flush = (force = false): void => {
+      if (!force && Date.now() - lastFlush < this.options.progressFlushMs) return;
+      lastFlush = Date.now();
+      const p = progress;
+      flushing = flushing.then(() =>
+        this.prisma.syncJob
+          .update({ where: { id: job.id }, data: { ...progressColumns(p), heartbeatAt: new Date() } })
+          .catch((err: unknown) => log.warn('could not flush job progress', { err })),
+      );
+    };
+
+    try {
+      const base = await this.markRunning(job, connector, qjob);
+      log.info('sync started', { attempt: qjob.retryCount, continuation: payload.continuation, full_sync: payload.full_sync });
+      progress = progressOf(base);
+      const result = await this.runSync({
+        connector,
+        job: base,
+        payload,
+        signal: ac.signal,
+        onProgress: (p) => {
+          progress = addProgress(progressOf(base), p);
+          flush();
+        },
+      });
+      progress = addProgress(progressOf(base), result.progress);
+      await flushing;
+      const reason = ac.signal.aborted ? (ac.signal.reason as StopReason) : null;
+      if (result.interrupted && reason === 'cancelled') {
+        await this.finish(base, connector, 'cancelled', { progress, message: 'Cancelled by an operator', summary: result.summary });
+        this.observe('cancelled', kind, started);
+        return 'completed';
+      }
+      if (result.interrupted && (reason === 'shutdown' || reason === 'budget')) {
+        await this.continueLater(base, connector, qjob, payload, progress, reason);
+        this.observe('continued', kind, started);
+        log.info('sync checkpointed; continues in a follow-up job', { reason });
+        return 'completed';
+      }
+      if (result.interrupted) {
+        // The queue claim was lost (another worker owns the job now): leave the rows to it.
+        log.warn('sync stopped: queue claim lost');
+        this.observe('claim_lost', kind, started);
+        return 'failed';
+      }
+      await this.finish(base, connector, 'completed', { progress, message: result.message, summary: result.summary });
+      this.metrics.filesSynced.inc({ kind }, result.progress.filesSynced);
+      this.metrics.bytesSynced.inc({ kind }, result.progress.bytesTransferred);
+      this.metrics.conflicts.inc({ kind }, result.progress.conflicts);
+      this.observe('completed', kind, started);
+      log.info('sync completed', { ...progressColumns(progress) });
+      return 'completed';
+    } catch (err) {
+      await flushing;
+      const c = classifyError(err);
+      const reason = ac.signal.aborted ? (ac.signal.reason as StopReason) : null;
+      if (reason === 'cancelled' && c.code === ErrorCode.CANCELLED) {
+        await this.finish(job, connector, 'cancelled', { progress, message: 'Cancelled by an operator' });
+        this.observe('cancelled', kind, started);
+        return 'completed';
+      }
+      if ((reason === 'shutdown' || reason === 'budget') && c.code === ErrorCode.CANCELLED) {
+        await this.continueLater(job, connector, qjob, payload, progress, reason);
+        this.observe('continued', kind, started);
+        return 'completed';
+      }
+      const transient = c.action === 'retry' || c.action === 'retry_after';
+      const lastAttempt = qjob.retryCount >= qjob.retryLimit;
+      if (transient && !lastAttempt) {
+        log.warn('sync failed; will retry', { code: c.code, message: c.message, attempt: qjob.retryCount });
+        await this.retryLater(job, connector, progress, c.code, c.message, qjob);
+        this.observe('retry', kind, started);
+        return 'failed';
+      }
+      const message = transient ? `${c.message} (gave up after ${qjob.retryCount + 1} attempts)` : c.message;
+      log.error('sync failed', { code: c.code, message, err: c.code === ErrorCode.INTERNAL ? err : undefined });
+      await this.finish(job, connector, 'failed', { progress, message, errorCode: c.code });
+      this.observe('failed', kind, started);
+      // Exhausted transient failures go to the dead-letter queue (pg-boss does that on 'failed').
+      return transient ? 'failed' : 'completed';
+    } finally {
+      clearTimeout(budget);
+      clearInterval(cancelPoll);
+      qjob.signal.removeEventListener('abort', onQueueAbort);
+      this.running.delete(job.id);
+      this.metrics.jobsRunning.dec({ kind });
+    }
+  }
+
+  private observe(outcome: string, kind: string, started: number): void {
+    this.metrics.jobs.inc({ outcome, kind });
+    this.metrics.jobDuration.observe({ outcome, kind }, (Date.now() - started) / 1000);
+  }
+
+  private async markRunning(job: SyncJob, connector: Connector, qjob: QueueJob): Promise<SyncJob> {
+    const now = new Date();
+    const [updated] = await this.prisma.$transaction([
+      this.prisma.syncJob.update({
+        where: { id: job.id },
+        data: {
+          status: 'running',
+          startedAt: job.startedAt ?? now,
+          heartbeatAt: now,
+          workerId: this.options.workerId,
+          queueJobId: qjob.id,
+          attempt: qjob.retryCount,
+          trigger: qjob.retryCount > 0 && job.trigger !== 'manual' ? 'retry' : job.trigger,
+        },
+      }),
+      this.prisma.connector.updateMany({
+        where: { id: connector.id, tenantId: connector.tenantId, status: { not: 'disabled' } },
+        data: { status: 'syncing', statusMessage: null },
+      }),
+    ]);
+    return updated;
+  }
+
+  private async finish(
+    job: SyncJob,
+    connector: Connector,
+    status: 'completed' | 'failed' | 'cancelled',
+    r: { progress?: JobProgress; message?: string | null; summary?: unknown; errorCode?: string },
+  ): Promise<void> {
+    const now = new Date();
+    const progress = r.progress ?? progressOf(job);
+    const interval = connector.syncIntervalMinutes;
+    const next = interval > 0 ? new Date(now.getTime() + interval * 60_000) : null;
+    const connectorStatus = status === 'failed' ? 'error' : 'idle';
+    await this.prisma.$transaction([
+      this.prisma.syncJob.update({
+        where: { id: job.id },
+        data: {
+          status,
+          finishedAt: now,
+          ...progressColumns(progress),
+          message: r.message ?? null,
+          ...(r.summary === undefined ? {} : { summary: r.summary as object }),
+        },
+      }),
+      this.prisma.connector.updateMany({
+        where: { id: connector.id, tenantId: connector.tenantId, status: { not: 'disabled' } },
+        data: {
+          status: connectorStatus,
+          statusMessage: status === 'failed' ? r.message ?? 'Sync failed' : status === 'completed' ? r.message ?? null : null,
+          errorCount: progress.errorCount,
+          ...(status === 'completed'
+            ? {
+                lastSyncAt: now,
+                fullSyncRequired: false,
+                totalFilesSynced: { increment: progress.filesSynced },
+                totalBytesSynced: { increment: BigInt(progress.bytesTransferred) },
+              }
+            : {}),
+          nextSyncAt: next,
+        },
+      }),
+      // A disabled connector keeps its status but still records the finished run.
+      this.prisma.connector.updateMany({
+        where: { id: connector.id, tenantId: connector.tenantId, status: 'disabled' },
+        data: { errorCount: progress.errorCount, ...(status === 'completed' ? { lastSyncAt: now } : {}) },
+      }),
+    ]);
+  }
+
+  private async retryLater(
+    job: SyncJob,
+    connector: Connector,
+    progress: JobProgress,
+    code: string,
+    message: string,
+    qjob: QueueJob,
+  ): Promise<void> {
+    const text = `Attempt ${qjob.retryCount + 1} of ${qjob.retryLimit + 1} failed (${code}): ${message}; retrying`;
+    await this.prisma.$transaction([
+      this.prisma.syncJob.update({ where: { id: job.id }, data: { status: 'queued', ...progressColumns(progress), message: text } }),
+      this.prisma.connector.updateMany({
+        where: { id: connector.id, tenantId: connector.tenantId, status: { not: 'disabled' } },
+        data: { status: 'queued', statusMessage: text },
+      }),
+    ]);
+  }
+
+  /** Completes this queue job and enqueues the continuation in one transaction (same singleton key). */
+  private async continueLater(
+    job: SyncJob,
+    connector: Connector,
+    qjob: QueueJob,
+    payload: SyncJobPayload,
+    progress: JobProgress,
+    reason: 'shutdown' | 'budget',
+  ): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      const db = fromPrisma(tx);
+      await this.boss.complete(QUEUE_CONNECTOR_SYNC, { id: qjob.id, retryCount: qjob.retryCount }, { outcome: 'continued', reason }, { db });
+      const next: SyncJobPayload = { ...payload, continuation: payload.continuation + 1 };
+      const id = await this.boss.send(QUEUE_CONNECTOR_SYNC, next, { ...syncSendOptions(connector.id), db });
+      if (!id) throw new AppError(ErrorCode.INTERNAL, 'continuation could not be enqueued');
+      await tx.syncJob.update({
+        where: { id: job.id },
+        data: {
+          status: 'queued',
+          queueJobId: id,
+          ...progressColumns(progress),
+          message: reason === 'budget' ? 'Runtime budget reached; continuing' : 'Worker shutting down; continuing on another worker',
+        },
+      });
+      await tx.connector.updateMany({
+        where: { id: connector.id, tenantId: connector.tenantId, status: { not: 'disabled' } },
+        data: { status: 'queued' },
+      });
+    });
+  }
+}
+
+export function progressOf(job: SyncJob): JobProgress {
+  return {
+    filesScanned: job.filesScanned,
+    filesSynced: job.filesSynced,
+    bytesTransferred: Number(job.bytesTransferred),
+    errorCount: job.errorCount,
+    conflicts: job.conflicts,
+    deletes: job.deletes,
+  };
+}
+
+/** Continuations accumulate: a job's counters cover all of its runs. */
+function addProgress(base: JobProgress, run: JobProgress): JobProgress {
+  return {
+    filesScanned: Math.max(base.filesScanned, run.filesScanned),
+    filesSynced: base.filesSynced + run.filesSynced,
+    bytesTransferred: base.bytesTransferred + run.bytesTransferred,
+    errorCount: run.errorCount,
+    conflicts: base.conflicts + run.conflicts,
+    deletes: base.deletes + run.deletes,
+  };
+}
+
+function progressColumns(p: JobProgress) {
+  return {
+    filesScanned: p.filesScanned,
+    filesSynced: p.filesSynced,
+    bytesTransferred: BigInt(p.bytesTransferred),
+    errorCount: p.errorCount,
+    conflicts: p.conflicts,
+    deletes: p.deletes,
+  };
+}

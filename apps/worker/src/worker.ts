@@ -1,0 +1,140 @@
+import { hostname } from 'node:os';
+import type { Config, Logger } from '@scaidrive/core';
+import type { PrismaClient } from '@scaidrive/db';
+import {
+  ensureQueues,
+  PgBoss,
+  QUEUE_CONNECTOR_SYNC,
+  QUEUE_DEPTH_SQL,
+  QUEUE_SCHEDULER_TICK,
+  DEFAULT_QUEUE_SETTINGS,
+  type JobWithMetadata,
+} from '@scaidrive/jobs';
+import { HealthServer } from './health-server.js';
+import { WorkerMetrics } from './metrics.js';
+import type { SyncRunner } from './ports.js';
+import { Reconciler } from './reconciler.js';
+import { Scheduler } from './scheduler.js';
+import { SyncJobHandler } from './sync-job-handler.js';
+
+export interface WorkerDeps {
+  config: Config;
+  prisma: PrismaClient;
+  boss: PgBoss;
+  logger: Logger;
+  runSync: SyncRunner;
+  metrics?: WorkerMetrics;
+  workerId?: string;
+}
+
+/** One worker process: consumes `connector-sync`, takes part in scheduling, serves health/metrics. */
+export class Worker {
+  readonly metrics: WorkerMetrics;
+  readonly handler: SyncJobHandler;
+  readonly scheduler: Scheduler;
+  readonly reconciler: Reconciler;
+  readonly health: HealthServer;
+  readonly workerId: string;
+  private depthTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly deps: WorkerDeps) {
+    this.metrics = deps.metrics ?? new WorkerMetrics();
+    this.workerId = deps.workerId ?? `${hostname()}:${process.pid}`;
+    this.handler = new SyncJobHandler(deps.prisma, deps.boss, deps.runSync, deps.logger, this.metrics, {
+      workerId: this.workerId,
+      maxRuntimeMs: deps.config.JOB_MAX_RUNTIME_SECONDS * 1000,
+      progressFlushMs: 2000,
+      cancelPollMs: 2000,
+    });
+    this.scheduler = new Scheduler(deps.prisma, deps.boss, deps.logger, this.metrics);
+    this.reconciler = new Reconciler(deps.prisma, deps.logger);
+    this.health = new HealthServer(this.metrics.registry, [
+      { name: 'database', check: async () => void (await deps.prisma.$queryRaw`SELECT 1`) },
+      {
+        name: 'queue',
+        check: async () => {
+          if (!(await deps.boss.isInstalled())) throw new Error('queue schema missing');
+        },
+      },
+    ]);
+  }
+
+  /** Starts consuming. Returns the health server's port (0 in config = ephemeral). */
+  async start(options: { healthPort?: number } = {}): Promise<number> {
+    const { config, boss, logger } = this.deps;
+    await ensureQueues(boss, { ...DEFAULT_QUEUE_SETTINGS, retryLimit: config.JOB_RETRY_LIMIT });
+    await boss.work(
+      QUEUE_CONNECTOR_SYNC,
+      {
+        localConcurrency: config.WORKER_CONCURRENCY,
+        batchSize: 1,
+        pollingIntervalSeconds: 2,
+        includeMetadata: true,
+        perJobResults: true,
+      } as const,
+      async (jobs: JobWithMetadata<unknown>[]) =>
+        Promise.all(
+          jobs.map(async (job) => ({
+            id: job.id,
+            status: await this.handler.handle({
+              id: job.id,
+              data: job.data,
+              retryCount: job.retryCount,
+              retryLimit: job.retryLimit,
+              signal: job.signal,
+            }),
+          })),
+        ),
+    );
+    if (config.SCHEDULER_ENABLED) {
+      await boss.schedule(QUEUE_SCHEDULER_TICK, '* * * * *', null, { tz: 'UTC' });
+      await boss.work(QUEUE_SCHEDULER_TICK, { pollingIntervalSeconds: 5 }, async () => {
+        await this.reconciler.run();
+        await this.scheduler.tick();
+      });
+    }
+    this.depthTimer = setInterval(() => void this.refreshQueueDepth(), 15_000);
+    this.depthTimer.unref();
+    await this.refreshQueueDepth();
+    const port = await this.health.listen(options.healthPort ?? config.WORKER_PORT, config.HOST);
+    logger.info('worker started', {
+      worker_id: this.workerId,
+      health_port: port,
+      concurrency: config.WORKER_CONCURRENCY,
+      transfer_concurrency: config.TRANSFER_CONCURRENCY,
+      scheduler: config.SCHEDULER_ENABLED,
+    });
+    return port;
+  }
+
+  /**
+   * Graceful stop: readiness goes false, no new jobs are fetched, running jobs checkpoint and hand
+   * over to continuation jobs, then pg-boss stops (jobs still running at the timeout go back to retry).
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const { boss, logger, config } = this.deps;
+      logger.info('worker stopping', { running_jobs: this.handler.runningCount });
+      this.health.markShuttingDown();
+      if (this.depthTimer) clearInterval(this.depthTimer);
+      await boss.offWork(QUEUE_SCHEDULER_TICK).catch(() => undefined);
+      const drained = boss.offWork(QUEUE_CONNECTOR_SYNC, { wait: true }).catch(() => undefined);
+      this.handler.shutdown();
+      await Promise.race([drained, new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_SECONDS * 1000 - 2000))]);
+      await boss.stop({ graceful: true, timeout: 2000 });
+      await this.health.close();
+      logger.info('worker stopped');
+    })();
+    return this.stopping;
+  }
+
+  private async refreshQueueDepth(): Promise<void> {
+    try {
+      const rows = await this.deps.prisma.$queryRawUnsafe<{ count: bigint }[]>(QUEUE_DEPTH_SQL);
+      this.metrics.queueDepth.set({ queue: QUEUE_CONNECTOR_SYNC, state: 'ready_or_active' }, Number(rows[0]?.count ?? 0));
+    } catch {
+      // Readiness reports database problems; the gauge keeps its last value.
+    }
+  }
+}
