@@ -1,0 +1,13 @@
+export * from './app.js';
+export * from './compose.js';
+export * from './server.js';
+export * from './version.js';
+export * from './auth/principal.js';
+export * from './auth/authenticator.js';
+export * from './auth/service-tokens.js';
+export * from './auth/jwt.js';
+export * from './auth/permissions.js';
+export * from './errors/codes.js';
+export * from './errors/envelope.js';
+export * from './health/readiness.js';
+export { assembleOpenApi, defaultOpenApiDir, type OpenApiDocument } from './openapi/assemble.js';
