@@ -1,0 +1,105 @@
+/** Injectable faults and the request log. */
+
+export type HostName = 'login' | 'graph' | 'sharepoint';
+
+export type RouteClass =
+  | 'metadata'
+  | 'authorize'
+  | 'token'
+  | 'sites'
+  | 'drives'
+  | 'item'
+  | 'children'
+  | 'delta'
+  | 'content'
+  | 'simpleUpload'
+  | 'createUploadSession'
+  | 'uploadChunk'
+  | 'uploadStatus'
+  | 'download'
+  | 'versions'
+  | 'permissions'
+  | 'fields'
+  | 'directory'
+  | 'other';
+
+export interface FaultRule {
+  /** Route classes the rule applies to (default: every class of every host). */
+  routes?: RouteClass[];
+  /** HTTP methods (default: any). */
+  methods?: string[];
+  /** Answer with this status (429, 503, 500, ...). */
+  status?: number;
+  /** `Retry-After` seconds sent with the status (decimals allowed: sent rounded up unless `exactRetryAfter`). */
+  retryAfterSec?: number;
+  /** Close the connection without an answer (after reading nothing of the body). */
+  drop?: boolean;
+  /** Delay the (real or faulty) answer by this much. */
+  delayMs?: number;
+  /** How many matching requests the rule hits (default: unlimited). */
+  count?: number;
+  /** Hit a matching request with this probability (default 1), drawn from a seeded PRNG. */
+  probability?: number;
+}
+
+export interface RequestLogEntry {
+  seq: number;
+  at: number;
+  host: HostName;
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  route: RouteClass;
+  status: number;
+  remoteAddress: string;
+  localAddress: string;
+  /** The request carried `Authorization: Bearer …`. */
+  bearer: boolean;
+  userAgent: string;
+  /** Which fault hit it, if any: `status:429`, `drop`, `delay`. */
+  fault?: string;
+  durationMs: number;
+}
+
+export class FaultInjector {
+  private rules: (FaultRule & { hits: number })[] = [];
+  private state: number;
+
+  constructor(seed = 42) {
+    this.state = seed >>> 0;
+  }
+
+  add(rule: FaultRule): () => void {
+    const r = { ...rule, hits: 0 };
+    this.rules.push(r);
+    return () => {
+      this.rules = this.rules.filter((x) => x !== r);
+    };
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  private random(): number {
+    // mulberry32
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** The rule that hits this request, if any (consumes one of its `count`). */
+  match(route: RouteClass, method: string): FaultRule | undefined {
+    for (const r of this.rules) {
+      if (r.routes && !r.routes.includes(route)) continue;
+      if (r.methods && !r.methods.includes(method)) continue;
+      if (r.count !== undefined && r.hits >= r.count) continue;
+      if (r.probability !== undefined && this.random() >= r.probability) continue;
+      r.hits++;
+      return r;
+    }
+    return undefined;
+  }
+}
