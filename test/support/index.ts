@@ -2,3 +2,4 @@ export * from './db.js';
 export * from './pg-admin.js';
 export * from './factories.js';
 export * from './log-capture.js';
+export * from './samba.js';

@@ -33,6 +33,10 @@ export const ErrorCode = {
   CONNECTOR_SYNC_IN_PROGRESS: 'CONNECTOR_SYNC_IN_PROGRESS',
   CONNECTOR_THROTTLED: 'CONNECTOR_THROTTLED',
   CONNECTOR_REAUTHORIZE: 'CONNECTOR_REAUTHORIZE',
+  /** The share / library named in the connector does not exist on the source. */
+  CONNECTOR_SHARE_NOT_FOUND: 'CONNECTOR_SHARE_NOT_FOUND',
+  /** The source answered with an error status this service has no specific code for. */
+  CONNECTOR_ERROR: 'CONNECTOR_ERROR',
   NAME_CONFLICT: 'NAME_CONFLICT',
   NAME_INVALID: 'NAME_INVALID',
   CASE_COLLISION: 'CASE_COLLISION',
