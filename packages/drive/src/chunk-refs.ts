@@ -1,0 +1,94 @@
+import { AppError, ErrorCode } from '@scaidrive/core';
+import type { ChunkStore } from './chunk-store/types.js';
+import type { Db } from './db.js';
+
+export interface ChunkDelta {
+  /** References to add (positive) or drop (negative). */
+  delta: number;
+  size: number;
+}
+
+/**
+ * Adjusts reference counts inside the caller's transaction. Rows are locked in hash order (no
+ * deadlocks between two commits sharing chunks). A count that drops to 0 restarts the chunk's grace
+ * period (`touched_at`), so readers that opened the old version finish before GC may take it.
+ *
+ * For chunks gaining references, GC safety is re-checked under the row lock: GC only takes rows at
+ * ref_count 0 whose `touched_at` is older than the grace period, so a row that is missing or stale
+ * here may have lost its bytes; those are verified in the store. A chunk whose bytes are gone fails
+ * the commit (retryable: the upload runs again), a row whose bytes are there is re-created.
+ */
+export async function adjustChunkRefs(
+  tx: Db,
+  store: ChunkStore,
+  tenantId: string,
+  deltas: Map<string, ChunkDelta>,
+  graceMs: number,
+): Promise<void> {
+  const entries = [...deltas.entries()].filter(([, d]) => d.delta !== 0);
+  if (entries.length === 0) return;
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const hashes = entries.map(([h]) => h);
+  const locked = await tx.$queryRawUnsafe<{ hash: string; stale: boolean }[]>(
+    `SELECT hash, touched_at < now() - make_interval(secs => $3::float8 / 1000) AS stale
+       FROM chunks WHERE tenant_id = $1 AND hash = ANY($2::text[]) ORDER BY hash FOR UPDATE`,
+    tenantId,
+    hashes,
+    graceMs,
+  );
+  const seen = new Map(locked.map((r) => [r.hash, r.stale]));
+  const missing: [string, ChunkDelta][] = [];
+  for (const [hash, d] of entries) {
+    if (d.delta <= 0) continue;
+    const stale = seen.get(hash);
+    if (stale === false) continue;
+    if (!(await store.has(tenantId, hash)))
+      throw new AppError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        'A content chunk was garbage-collected before the upload committed; upload again',
+        { action: 'retry' },
+      );
+    if (stale === undefined) missing.push([hash, d]);
+  }
+  if (missing.length > 0) {
+    await tx.$executeRawUnsafe(
+      `INSERT INTO chunks (tenant_id, hash, size, ref_count, touched_at)
+       SELECT $1, h, s, 0, now() FROM unnest($2::text[], $3::int[]) AS m(h, s)
+       ON CONFLICT (tenant_id, hash) DO UPDATE SET touched_at = now()`,
+      tenantId,
+      missing.map(([h]) => h),
+      missing.map(([, d]) => d.size),
+    );
+  }
+  await tx.$executeRawUnsafe(
+    `UPDATE chunks c SET ref_count = GREATEST(c.ref_count + d.n, 0), touched_at = now()
+       FROM unnest($2::text[], $3::int[]) AS d(hash, n)
+      WHERE c.tenant_id = $1 AND c.hash = d.hash`,
+    tenantId,
+    hashes,
+    entries.map(([, d]) => d.delta),
+  );
+}
+
+/**
+ * Records that an upload is using these chunks (`touched_at = now()`), creating rows as needed.
+ * Runs outside any transaction, before the bytes are written: GC never takes a freshly touched row.
+ */
+export async function touchChunks(
+  db: Db,
+  tenantId: string,
+  chunks: readonly { hash: string; size: number }[],
+): Promise<void> {
+  const unique = new Map<string, number>();
+  for (const c of chunks) unique.set(c.hash, c.size);
+  if (unique.size === 0) return;
+  const sorted = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  await db.$executeRawUnsafe(
+    `INSERT INTO chunks (tenant_id, hash, size, ref_count, touched_at)
+     SELECT $1, h, s, 0, now() FROM unnest($2::text[], $3::int[]) AS m(h, s)
+     ON CONFLICT (tenant_id, hash) DO UPDATE SET touched_at = now()`,
+    tenantId,
+    sorted.map(([h]) => h),
+    sorted.map(([, s]) => s),
+  );
+}

@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, type Dirent } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { AppError, ErrorCode } from '@scaidrive/core';
+import { QuotaExceededError } from '../errors.js';
+import { assertChunkRef, chunkKey, type ChunkStore, type StoredChunk } from './types.js';
+
+const TEMP_PREFIX = '.tmp-';
+
+/** Chunks on a local volume (`BLOB_DIR`), one file per chunk. */
+export class LocalChunkStore implements ChunkStore {
+  readonly kind = 'local' as const;
+  private readonly madeDirs = new Set<string>();
+
+  constructor(readonly root: string) {}
+
+  pathOf(tenantId: string, hash: string): string {
+    assertChunkRef(tenantId, hash);
+    return path.join(this.root, chunkKey(tenantId, hash));
+  }
+
+  async put(tenantId: string, hash: string, data: Uint8Array): Promise<void> {
+    const final = this.pathOf(tenantId, hash);
+    const dir = path.dirname(final);
+    const tmp = path.join(dir, `${TEMP_PREFIX}${hash}-${randomBytes(6).toString('hex')}`);
+    try {
+      if (!this.madeDirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        this.madeDirs.add(dir);
+      }
+      const fh = await open(tmp, 'wx', 0o640);
+      try {
+        let off = 0;
+        while (off < data.byteLength) {
+          const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
+          off += bytesWritten;
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, final);
+      await syncDir(dir);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') this.madeDirs.delete(dir);
+      if (code === 'ENOSPC' || code === 'EDQUOT')
+        throw new QuotaExceededError('The storage volume is full', { cause: err });
+      throw err;
+    }
+  }
+
+  async has(tenantId: string, hash: string): Promise<boolean> {
+    try {
+      await stat(this.pathOf(tenantId, hash));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async read(
+    tenantId: string,
+    hash: string,
+    range?: { start: number; end: number },
+  ): Promise<Readable> {
+    const file = this.pathOf(tenantId, hash);
+    const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT')
+        throw new AppError(ErrorCode.INTERNAL, `Content chunk ${hash} is missing from the store`);
+      throw err;
+    });
+    return createReadStream('', {
+      fd: fh,
+      start: range?.start,
+      end: range ? range.end - 1 : undefined,
+      highWaterMark: 1024 * 1024,
+    });
+  }
+
+  async delete(tenantId: string, hash: string): Promise<void> {
+    await rm(this.pathOf(tenantId, hash), { force: true });
+  }
+
+  async *list(tenantId?: string): AsyncIterable<StoredChunk> {
+    const base = path.join(this.root, 'chunks');
+    const tenants = tenantId ? [tenantId] : await names(base);
+    for (const t of tenants) {
+      for (const a of await names(path.join(base, t))) {
+        for (const b of await names(path.join(base, t, a))) {
+          const dir = path.join(base, t, a, b);
+          for (const entry of await entries(dir)) {
+            if (!entry.isFile() || entry.name.startsWith(TEMP_PREFIX)) continue;
+            const st = await stat(path.join(dir, entry.name)).catch(() => null);
+            if (st) yield { tenantId: t, hash: entry.name, size: st.size, modifiedAt: st.mtime };
+          }
+        }
+      }
+    }
+  }
+
+  /** Removes temp files of writes that never finished (a crash between write and rename). */
+  async sweepTemp(olderThanMs: number): Promise<number> {
+    const base = path.join(this.root, 'chunks');
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const t of await names(base))
+      for (const a of await names(path.join(base, t)))
+        for (const b of await names(path.join(base, t, a))) {
+          const dir = path.join(base, t, a, b);
+          for (const entry of await entries(dir)) {
+            if (!entry.name.startsWith(TEMP_PREFIX)) continue;
+            const file = path.join(dir, entry.name);
+            const st = await stat(file).catch(() => null);
+            if (st && st.mtimeMs < cutoff) {
+              await rm(file, { force: true });
+              removed++;
+            }
+          }
+        }
+    return removed;
+  }
+}
+
+async function entries(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function names(dir: string): Promise<string[]> {
+  return (await entries(dir)).filter((e) => e.isDirectory()).map((e) => e.name);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,159 @@
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { AppError, ErrorCode } from '@scaidrive/core';
+import { QuotaExceededError } from '../errors.js';
+import { assertChunkRef, chunkKey, type ChunkStore, type StoredChunk } from './types.js';
+
+export interface S3ChunkStoreOptions {
+  bucket: string;
+  endpoint?: string;
+  region?: string;
+  forcePathStyle?: boolean;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Key prefix inside the bucket (e.g. `scaidrive/`), default none. */
+  prefix?: string;
+  /** Use an existing client (tests, custom credentials chains). */
+  client?: S3Client;
+}
+
+/**
+ * Chunks in an S3-compatible bucket (what several worker pods share). A PUT is atomic: an object
+ * is visible whole or not at all, so no temp object is needed.
+ */
+export class S3ChunkStore implements ChunkStore {
+  readonly kind = 's3' as const;
+  readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+
+  constructor(options: S3ChunkStoreOptions) {
+    this.bucket = options.bucket;
+    this.prefix = options.prefix ?? '';
+    this.client =
+      options.client ??
+      new S3Client({
+        endpoint: options.endpoint,
+        region: options.region ?? 'us-east-1',
+        forcePathStyle: options.forcePathStyle ?? false,
+        credentials:
+          options.accessKeyId && options.secretAccessKey
+            ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
+            : undefined,
+        // Plain bodies: aws-chunked uploads with CRC trailers break several S3-compatible servers.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+  }
+
+  private key(tenantId: string, hash: string): string {
+    assertChunkRef(tenantId, hash);
+    return this.prefix + chunkKey(tenantId, hash);
+  }
+
+  async put(tenantId: string, hash: string, data: Uint8Array): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(tenantId, hash),
+          Body: data,
+          ContentLength: data.byteLength,
+          ContentType: 'application/octet-stream',
+        }),
+      );
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === 'QuotaExceeded' || name === 'EntityTooLarge' || name === 'InsufficientStorage')
+        throw new QuotaExceededError('The object store refused the chunk (storage full)', {
+          cause: err,
+        });
+      throw err;
+    }
+  }
+
+  async has(tenantId: string, hash: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(tenantId, hash) }),
+      );
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async read(
+    tenantId: string,
+    hash: string,
+    range?: { start: number; end: number },
+  ): Promise<Readable> {
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(tenantId, hash),
+          Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined,
+        }),
+      );
+      const body = out.Body;
+      if (body instanceof Readable) return body;
+      if (
+        body &&
+        typeof (body as { transformToWebStream?: unknown }).transformToWebStream === 'function'
+      )
+        return Readable.fromWeb(
+          (body as { transformToWebStream(): ReadableStream }).transformToWebStream() as never,
+        );
+      throw new AppError(ErrorCode.INTERNAL, 'Object store returned no body');
+    } catch (err) {
+      if (isNotFound(err))
+        throw new AppError(ErrorCode.INTERNAL, `Content chunk ${hash} is missing from the store`);
+      throw err;
+    }
+  }
+
+  async delete(tenantId: string, hash: string): Promise<void> {
+    await this.client.send(
+      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(tenantId, hash) }),
+    );
+  }
+
+  async *list(tenantId?: string): AsyncIterable<StoredChunk> {
+    const prefix = this.prefix + (tenantId ? `chunks/${tenantId}/` : 'chunks/');
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const obj of page.Contents ?? []) {
+        const parts = (obj.Key ?? '').slice(this.prefix.length).split('/');
+        if (parts.length !== 5) continue;
+        yield {
+          tenantId: parts[1]!,
+          hash: parts[4]!,
+          size: obj.Size ?? 0,
+          modifiedAt: obj.LastModified ?? new Date(0),
+        };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}

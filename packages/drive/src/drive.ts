@@ -1,0 +1,140 @@
+import type { Config } from '@scaidrive/core';
+import { PermissionService } from './acl.js';
+import { AclService } from './acl-entries.js';
+import { createChunkStore } from './chunk-store/index.js';
+import type { ChunkStore } from './chunk-store/types.js';
+import { latestSeq, parseCursor, readChanges, type ChangeRecord } from './change-feed.js';
+import type { PrismaClient } from './db.js';
+import { FileService } from './files.js';
+import { adoptOrphanChunks, collectGarbage, type GcResult } from './gc.js';
+import { PrincipalService } from './principals.js';
+import { ShareService } from './shares.js';
+import { ShareTree, type ShareTreeOptions } from './share-tree.js';
+import { TreeService } from './tree.js';
+import { ValidationError } from '@scaidrive/core';
+
+export interface DriveOptions {
+  prisma: PrismaClient;
+  chunkStore: ChunkStore;
+  /** CHUNK_SIZE_BYTES (default 4 MiB). */
+  chunkSizeBytes?: number;
+  /** VERSION_RETENTION (default 50). */
+  versionRetention?: number;
+  /** GC grace period for unreferenced chunks (default 1 hour). */
+  gcGraceMs?: number;
+  /** Chunk writes in flight per upload (default 4). */
+  writeConcurrency?: number;
+}
+
+export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
+
+/** The share store, wired: every service over one Prisma client and one chunk store. */
+export class Drive {
+  readonly prisma: PrismaClient;
+  readonly chunkStore: ChunkStore;
+  readonly permissions: PermissionService;
+  readonly principals: PrincipalService;
+  readonly shares: ShareService;
+  readonly tree: TreeService;
+  readonly files: FileService;
+  readonly acl: AclService;
+  readonly gcGraceMs: number;
+
+  constructor(options: DriveOptions) {
+    this.prisma = options.prisma;
+    this.chunkStore = options.chunkStore;
+    this.gcGraceMs = options.gcGraceMs ?? DEFAULT_GC_GRACE_MS;
+    this.permissions = new PermissionService(options.prisma);
+    this.principals = new PrincipalService(options.prisma);
+    this.shares = new ShareService(options.prisma);
+    this.tree = new TreeService(options.prisma, {
+      chunkStore: options.chunkStore,
+      gcGraceMs: this.gcGraceMs,
+    });
+    this.files = new FileService(options.prisma, {
+      chunkStore: options.chunkStore,
+      chunkSizeBytes: options.chunkSizeBytes ?? 4 * 1024 * 1024,
+      versionRetention: options.versionRetention ?? 50,
+      gcGraceMs: this.gcGraceMs,
+      writeConcurrency: options.writeConcurrency,
+    });
+    this.acl = new AclService(options.prisma);
+  }
+
+  /** A Drive configured from the environment (BLOB_DRIVER, CHUNK_SIZE_BYTES, VERSION_RETENTION…). */
+  static fromConfig(
+    prisma: PrismaClient,
+    config: Config,
+    overrides: Partial<Omit<DriveOptions, 'prisma'>> = {},
+  ): Drive {
+    return new Drive({
+      prisma,
+      chunkStore: overrides.chunkStore ?? createChunkStore(config),
+      chunkSizeBytes: config.CHUNK_SIZE_BYTES,
+      versionRetention: config.VERSION_RETENTION,
+      ...overrides,
+    });
+  }
+
+  /** The sync Target for a connector: the share below `rootPath`. */
+  shareTree(options: ShareTreeOptions): ShareTree {
+    return new ShareTree(
+      { prisma: this.prisma, tree: this.tree, files: this.files, acl: this.acl },
+      options,
+    );
+  }
+
+  /** Changes of a share after `cursor` (`''` = from the start), oldest first. */
+  async changes(
+    tenantId: string,
+    shareId: string,
+    cursor: string,
+    limit = 1000,
+  ): Promise<{ changes: ChangeRecord[]; cursor: string; hasMore: boolean }> {
+    const seq = parseCursor(cursor);
+    if (seq === null)
+      throw new ValidationError('Invalid cursor', [{ field: 'cursor', reason: 'malformed' }]);
+    const rows = await readChanges(this.prisma, {
+      tenantId,
+      shareId,
+      cursor: seq,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      changes: page,
+      cursor: String(last ? last.seq : seq),
+      hasMore: rows.length > limit,
+    };
+  }
+
+  async latestCursor(tenantId: string, shareId: string): Promise<string> {
+    return String(await latestSeq(this.prisma, tenantId, shareId));
+  }
+
+  /** Deletes unreferenced chunks past the grace period (run periodically by a worker). */
+  async collectGarbage(
+    options: { signal?: AbortSignal; batchSize?: number } = {},
+  ): Promise<GcResult> {
+    return collectGarbage(this.prisma, this.chunkStore, { graceMs: this.gcGraceMs, ...options });
+  }
+
+  /** Registers stored chunks the database does not know, so GC can take them (audit/repair). */
+  async adoptOrphanChunks(
+    options: { tenantId?: string; signal?: AbortSignal } = {},
+  ): Promise<number> {
+    return adoptOrphanChunks(this.prisma, this.chunkStore, options);
+  }
+}
+
+/**
+ * The sync Target in one call (for the worker's composition root):
+ * `createShareTree({ prisma, chunkStore, tenantId, shareId, rootPath, origin, actorUserId })`.
+ */
+export function createShareTree(
+  options: Omit<DriveOptions, 'prisma' | 'chunkStore'> &
+    ShareTreeOptions & { prisma: PrismaClient; chunkStore: ChunkStore },
+): ShareTree {
+  return new Drive(options).shareTree(options);
+}
