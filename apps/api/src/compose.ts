@@ -1,12 +1,26 @@
 import type { Express } from 'express';
-import { type Config, type Logger, type SecretKey } from '@scaidrive/core';
+import { SecretBox, type Config, type Logger, type SecretKey } from '@scaidrive/core';
+import { PermissionService } from '@scaidrive/drive';
 import { createPrismaClient, type PrismaClient } from '@scaidrive/db';
 import { createBoss, DEFAULT_QUEUE_SETTINGS, ensureQueues, type PgBoss } from '@scaidrive/jobs';
 import { createApp, type ApiModule } from './app.js';
 import { Authenticator, type TokenVerifier } from './auth/authenticator.js';
 import { JwtVerifier } from './auth/jwt.js';
 import { ServiceTokenService } from './auth/service-tokens.js';
+import type { PermissionChecker } from './auth/permissions.js';
+import type { ConnectorDrivers } from './drivers/types.js';
 import { databaseCheck, queueCheck, type Lifecycle } from './health/readiness.js';
+import { connectorsModule, type ConnectorServices } from './routes/connectors/index.js';
+import { HostGuard, type HostResolver } from './security/host-guard.js';
+import { ConnectorAccess } from './services/access.js';
+import { AuditLog } from './services/audit.js';
+import { ConnectorTestService } from './services/connector-tests.js';
+import { ConnectorService } from './services/connectors.js';
+import { FileStateService } from './services/file-states.js';
+import { IdentityMappingService } from './services/identity-mappings.js';
+import { SyncJobQueries } from './services/jobs.js';
+import { SharePointAuthService } from './services/sharepoint-auth.js';
+import { SyncRequestService } from './services/sync-requests.js';
 import { assembleOpenApi } from './openapi/assemble.js';
 import { listen, type RunningServer } from './server.js';
 import { API_VERSION } from './version.js';
@@ -21,6 +35,12 @@ export interface ComposeOptions {
   boss?: PgBoss;
   /** Extra feature modules (share-store routes, …), mounted after the built-in ones. */
   extraModules?: (ctx: ApiContext) => ApiModule[];
+  /** Connector drivers (`/test`, SharePoint auth and search); missing ones answer 501. */
+  drivers?: ConnectorDrivers;
+  /** Effective share permissions; default: the share store's PermissionService. */
+  permissions?: PermissionChecker;
+  /** DNS for the server_host guard (tests inject one). */
+  resolveHost?: HostResolver;
   validateResponses?: boolean;
 }
 
@@ -38,6 +58,7 @@ export interface ApiRuntime {
   boss: PgBoss;
   lifecycle: Lifecycle;
   serviceTokens: ServiceTokenService;
+  services: ConnectorServices;
   listen(port: number, host: string): Promise<RunningServer>;
   /** SIGTERM path: readiness false, stop accepting, drain, close pools. */
   shutdown(): Promise<void>;
@@ -82,7 +103,36 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
   }
   const lifecycle: Lifecycle = { shuttingDown: false };
   const ctx: ApiContext = { config, logger, prisma, boss };
-  const modules: ApiModule[] = [...(options.extraModules?.(ctx) ?? [])];
+
+  const secrets = new SecretBox(options.secretKeys);
+  const drivers = options.drivers ?? {};
+  const audit = new AuditLog();
+  const access = new ConnectorAccess(prisma, options.permissions ?? new PermissionService(prisma));
+  const hostGuard = new HostGuard(
+    { allow: config.SOURCE_HOST_ALLOWLIST, deny: config.SOURCE_HOST_DENYLIST },
+    options.resolveHost,
+  );
+  const syncRequests = new SyncRequestService(prisma, boss, audit);
+  const connectors = new ConnectorService(prisma, access, secrets, hostGuard, audit, syncRequests);
+  const services: ConnectorServices = {
+    access,
+    connectors,
+    syncRequests,
+    jobs: new SyncJobQueries(prisma),
+    fileStates: new FileStateService(prisma, syncRequests, audit),
+    mappings: new IdentityMappingService(prisma, audit),
+    tests: new ConnectorTestService(connectors, drivers, config.CONNECTOR_TEST_TIMEOUT_MS),
+    sharepointAuth: new SharePointAuthService(
+      prisma,
+      connectors,
+      secrets,
+      drivers,
+      audit,
+      config.PUBLIC_BASE_URL ?? `http://localhost:${config.PORT}`,
+      config.CONNECTOR_TEST_TIMEOUT_MS,
+    ),
+  };
+  const modules: ApiModule[] = [connectorsModule(services), ...(options.extraModules?.(ctx) ?? [])];
   const app = createApp({
     logger,
     authenticator: new Authenticator(verifiers),
@@ -104,6 +154,7 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
     boss,
     lifecycle,
     serviceTokens,
+    services,
     async listen(port, host) {
       server = await listen(app, port, host);
       logger.info('api listening', { host, port: server.port });

@@ -24,16 +24,25 @@ export function fieldPath(raw: string): string {
 
 function validatorErrors(err: { errors?: unknown }): FieldErrorDetail[] {
   const list = Array.isArray(err.errors) ? err.errors : [];
-  return list.map((e: { path?: string; message?: string; params?: Record<string, unknown> }) => {
-    let path = fieldPath(e.path ?? 'request');
-    const extra = e.params?.additionalProperty;
-    if (typeof extra === 'string' && !path.endsWith(`.${extra}`)) path = `${path}.${extra}`;
-    let reason = e.message ?? 'is invalid';
-    if (typeof extra === 'string') reason = 'is not a known field';
-    const allowed = e.params?.allowedValues;
-    if (Array.isArray(allowed)) reason = `must be one of: ${allowed.join(', ')}`;
-    return { path, reason };
-  });
+  return list.map(
+    (e: {
+      path?: string;
+      message?: string;
+      errorCode?: string;
+      params?: Record<string, unknown>;
+    }) => {
+      let path = fieldPath(e.path ?? 'request');
+      const extra = e.params?.additionalProperty;
+      if (typeof extra === 'string' && !path.endsWith(`.${extra}`)) path = `${path}.${extra}`;
+      let reason = e.message ?? 'is invalid';
+      if (typeof extra === 'string') reason = 'is not a known field';
+      // `not: {}` marks fields that exist but must not be sent (e.g. target_share_id in PATCH).
+      if (e.errorCode?.startsWith('not.')) reason = 'cannot be changed';
+      const allowed = e.params?.allowedValues;
+      if (Array.isArray(allowed)) reason = `must be one of: ${allowed.join(', ')}`;
+      return { path, reason };
+    },
+  );
 }
 
 /** Maps anything thrown to the envelope's status/code/message, revealing nothing internal. */

@@ -10,7 +10,8 @@ import YAML from 'yaml';
  *
  * A file may start with `x-expand: [{NAME: value, ...}, ...]`: its text is then instantiated once per
  * entry, with every `__NAME__` replaced by the value (used for the endpoints both connector kinds
- * share). This module imports nothing relative, so `node scripts/*.ts` can load it directly.
+ * share). Other top-level `x-…` keys are ignored (handy for YAML anchors merged with `<<: *name`).
+ * This module imports nothing relative, so `node scripts/*.ts` can load it directly.
  */
 export type OpenApiDocument = Record<string, unknown> & {
   openapi: string;
@@ -42,7 +43,7 @@ export function assembleOpenApi(dir: string = defaultOpenApiDir()): OpenApiDocum
   for (const file of files) {
     for (const fragment of instantiate(readFileSync(file, 'utf8'), rel(file))) {
       const { paths, components, tags, ...rest } = fragment;
-      const unknown = Object.keys(rest).filter((k) => k !== 'x-expand');
+      const unknown = Object.keys(rest).filter((k) => !k.startsWith('x-'));
       if (unknown.length > 0)
         throw new Error(`${rel(file)}: unexpected top-level key(s) ${unknown.join(', ')}`);
       for (const [p, item] of Object.entries((paths ?? {}) as Record<string, unknown>)) {
@@ -84,7 +85,7 @@ function listYaml(dir: string): string[] {
 }
 
 function instantiate(text: string, name: string): Record<string, unknown>[] {
-  const parsed = (YAML.parse(text) ?? {}) as Record<string, unknown>;
+  const parsed = (YAML.parse(text, { merge: true }) ?? {}) as Record<string, unknown>;
   const expand = parsed['x-expand'];
   if (expand === undefined) return [parsed];
   if (!Array.isArray(expand)) throw new Error(`${name}: x-expand must be a list of variable maps`);
@@ -93,7 +94,7 @@ function instantiate(text: string, name: string): Record<string, unknown>[] {
     for (const [k, v] of Object.entries(vars)) out = out.split(`__${k}__`).join(String(v));
     const leftover = /__([A-Z][A-Z0-9_]*)__/.exec(out);
     if (leftover) throw new Error(`${name}: placeholder __${leftover[1]}__ has no value`);
-    return YAML.parse(out) as Record<string, unknown>;
+    return YAML.parse(out, { merge: true }) as Record<string, unknown>;
   });
 }
 

@@ -1,0 +1,125 @@
+/**
+ * What the API needs from connector packages, and the decrypted configuration it hands them.
+ * The SMB and SharePoint packages implement these; main.ts/compose.ts registers them. Until a driver
+ * is registered, the endpoints that need it answer `501 NOT_IMPLEMENTED` — never a fake success.
+ *
+ * Drivers throw `AppError`s from `@scaidrive/core` (UnreachableError, AuthFailedError, TimeoutError,
+ * ThrottledError, …) or return a failed TestOutcome; they never log secrets and stop promptly when
+ * `signal` aborts.
+ */
+
+interface ConnectorConfigBase {
+  id: string;
+  tenantId: string;
+  name: string;
+  /** Folder inside the source used as the root, `/`-separated, no leading/trailing slash ('' = root). */
+  basePath: string;
+}
+
+export interface SmbConnectorConfig extends ConnectorConfigBase {
+  kind: 'smb';
+  serverHost: string;
+  serverPort: number;
+  shareName: string;
+  domain: string | null;
+  username: string;
+  /** Decrypted. */
+  password: string;
+  syncHiddenFiles: boolean;
+  syncSystemFiles: boolean;
+}
+
+export interface SharePointConnectorConfig extends ConnectorConfigBase {
+  kind: 'sharepoint';
+  siteUrl: string;
+  siteId: string | null;
+  driveId: string | null;
+  libraryName: string;
+  azureTenantId: string;
+  azureClientId: string;
+  authType: 'app_auth' | 'user_auth';
+  /** Decrypted (app_auth with a secret). */
+  azureClientSecret: string | null;
+  /** Decrypted PEM certificate + private key (app_auth with a certificate). */
+  azureCertificate: string | null;
+  /** Decrypted serialized MSAL token cache (user_auth, once authorised). */
+  tokenCache: string | null;
+  authorizedAccountId: string | null;
+}
+
+export type ConnectorConfig = SmbConnectorConfig | SharePointConnectorConfig;
+export type ConnectorKind = ConnectorConfig['kind'];
+
+/** Error codes a probe may report (the `error` of `POST …/test`). */
+export type TestErrorCode =
+  | 'CONNECTOR_UNREACHABLE'
+  | 'CONNECTOR_AUTH_FAILED'
+  | 'CONNECTOR_SHARE_NOT_FOUND'
+  | 'CONNECTOR_REAUTHORIZE'
+  | 'CONNECTOR_THROTTLED'
+  | 'CONNECTOR_ERROR'
+  | 'TIMEOUT';
+
+export interface TestOutcome {
+  success: boolean;
+  /** For operators: what was checked and what happened. No secrets. */
+  message: string;
+  error: TestErrorCode | null;
+  /** Safe facts found on the way (dialect, signing, site title…). */
+  details?: Record<string, unknown>;
+}
+
+/** Connectivity probe for one connector kind (`POST …/test`). */
+export interface ConnectorDriver<C extends ConnectorConfig = ConnectorConfig> {
+  readonly kind: C['kind'];
+  test(config: C, signal: AbortSignal): Promise<TestOutcome>;
+}
+
+export interface AzureUser {
+  id: string;
+  email: string | null;
+  name: string | null;
+}
+
+export interface AzureGroup {
+  id: string;
+  name: string | null;
+  email: string | null;
+}
+
+/**
+ * SharePoint delegated auth and directory search. The API owns `state` (random, stored hashed,
+ * single-use, 10 min), the PKCE verifier (stored encrypted) and the nonce; the driver talks to
+ * Entra ID (MSAL) and returns the serialized token cache, which the API stores encrypted.
+ */
+export interface SharePointAuthDriver {
+  authorizationUrl(
+    config: SharePointConnectorConfig,
+    request: { state: string; codeChallenge: string; nonce: string; redirectUri: string },
+    signal: AbortSignal,
+  ): Promise<string>;
+  redeemCode(
+    config: SharePointConnectorConfig,
+    request: { code: string; codeVerifier: string; nonce: string; redirectUri: string },
+    signal: AbortSignal,
+  ): Promise<{ tokenCache: string; accountId: string; username: string | null }>;
+  searchUsers(
+    config: SharePointConnectorConfig,
+    query: string,
+    limit: number,
+    signal: AbortSignal,
+  ): Promise<AzureUser[]>;
+  searchGroups(
+    config: SharePointConnectorConfig,
+    query: string,
+    limit: number,
+    signal: AbortSignal,
+  ): Promise<AzureGroup[]>;
+}
+
+/** What compose.ts registers. Missing entries = that capability is not available (501). */
+export interface ConnectorDrivers {
+  smb?: ConnectorDriver<SmbConnectorConfig>;
+  sharepoint?: ConnectorDriver<SharePointConnectorConfig>;
+  sharepointAuth?: SharePointAuthDriver;
+}
