@@ -30,7 +30,7 @@ export interface FaultRule {
   methods?: string[];
   /** Answer with this status (429, 503, 500, ...). */
   status?: number;
-  /** `Retry-After` seconds sent with the status (decimals allowed: sent rounded up unless `exactRetryAfter`). */
+  /** `Retry-After` seconds sent with the status (sent as given: tests use fractions to stay fast). */
   retryAfterSec?: number;
   /** Close the connection without an answer (after reading nothing of the body). */
   drop?: boolean;

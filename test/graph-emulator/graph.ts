@@ -50,6 +50,8 @@ export interface GraphHostOptions {
   simpleUploadLimit?: number;
   /** Default page size of children and delta (default 200). */
   pageSize?: number;
+  /** Largest page whatever `$top` asks (default 1000); tests lower it to force paging. */
+  maxPageSize?: number;
   /** Upload session lifetime without activity (default 15 minutes, guessed). */
   uploadSessionLifetimeMs?: number;
   /** Download URL lifetime (default 1 hour). */
@@ -57,7 +59,6 @@ export interface GraphHostOptions {
 }
 
 export const SIMPLE_UPLOAD_LIMIT = 4 * 1024 * 1024;
-const MAX_PAGE = 1000;
 
 export class GraphHost {
   readonly sessions = new Map<string, UploadSession>();
@@ -71,6 +72,10 @@ export class GraphHost {
     private readonly loginOrigin: () => string,
     readonly options: GraphHostOptions = {},
   ) {}
+
+  private get maxPage(): number {
+    return this.options.maxPageSize ?? 1000;
+  }
 
   private get base(): string {
     return `${this.origin()}/v1.0`;
@@ -686,7 +691,7 @@ export class GraphHost {
       throw new HttpError(400, 'invalidRequest', 'The item is not a folder.');
     const top = Math.min(
       Number(url.searchParams.get('$top') ?? this.options.pageSize ?? 200) || 200,
-      MAX_PAGE,
+      this.maxPage,
     );
     const skip = Number(
       url.searchParams.get('$skiptoken')
@@ -724,7 +729,7 @@ export class GraphHost {
     const paren = /^delta\(token='([^']*)'\)$/.exec(tail);
     const token = paren ? paren[1]! : url.searchParams.get('token');
     const topParam = url.searchParams.get('$top');
-    const top = Math.min(Number(topParam ?? this.options.pageSize ?? 200) || 200, MAX_PAGE);
+    const top = Math.min(Number(topParam ?? this.options.pageSize ?? 200) || 200, this.maxPage);
     const gone = () =>
       new HttpError(
         410,

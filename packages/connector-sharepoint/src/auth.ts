@@ -167,10 +167,10 @@ function hasSyscallCode(err: unknown): boolean {
   return false;
 }
 
-/** Access tokens for Graph, memoised until five minutes before they expire. */
+/** Access tokens for Graph, memoised until shortly before they expire. */
 export class SharePointAuth implements TokenSource {
   readonly msal: ConfidentialClientApplication;
-  private cached: { token: string; expiresAt: number } | null = null;
+  private cached: { token: string; expiresAt: number; margin: number } | null = null;
   private inflight: Promise<string> | null = null;
   /** Token acquisitions that reached MSAL (for tests and metrics). */
   acquisitions = 0;
@@ -184,7 +184,8 @@ export class SharePointAuth implements TokenSource {
   }
 
   async getAccessToken(): Promise<string> {
-    if (this.cached && this.cached.expiresAt - 5 * 60_000 > Date.now()) return this.cached.token;
+    if (this.cached && this.cached.expiresAt - this.cached.margin > Date.now())
+      return this.cached.token;
     this.inflight ??= this.acquire().finally(() => {
       this.inflight = null;
     });
@@ -216,10 +217,10 @@ export class SharePointAuth implements TokenSource {
       throw msalError(err, userAuth);
     }
     if (!r?.accessToken) throw new AuthFailedError('Microsoft Entra ID returned no access token');
-    this.cached = {
-      token: r.accessToken,
-      expiresAt: r.expiresOn?.getTime() ?? Date.now() + 300_000,
-    };
+    const expiresAt = r.expiresOn?.getTime() ?? Date.now() + 300_000;
+    // Renew five minutes before expiry, or half-way through a shorter lifetime.
+    const margin = Math.min(5 * 60_000, Math.max(0, (expiresAt - Date.now()) / 2));
+    this.cached = { token: r.accessToken, expiresAt, margin };
     return r.accessToken;
   }
 }
