@@ -14,6 +14,20 @@ import type { Readable } from 'node:stream';
  *   (ITEM_NOT_FOUND, ITEM_LOCKED, ITEM_ACCESS_DENIED, NAME_INVALID, PRECONDITION_FAILED, ...),
  *   `UnreachableError` / `AuthFailedError` / `ThrottledError` for the whole side.
  * - Every long operation takes an `AbortSignal` and stops promptly (CancelledError) when it aborts.
+ *
+ * Change log (the sync engine owns this file; every change is additive for `FileTree` implementers):
+ * - `TreeCapabilities.keepsHistory` (optional): the side keeps overwritten and deleted content
+ *   recoverable (versions, trash). Without it the engine keeps a conflict copy before it overwrites
+ *   or deletes content on that side that is not also in the base.
+ * - `Entry.mtimeMs` is an integer (implementations floor sub-millisecond times), and `write()` gives
+ *   the file exactly `options.mtimeMs`, so the post-write entry compares equal on the next run.
+ * - `write()` fails with ItemError ITEM_NOT_FOUND when the parent folder does not exist; the engine
+ *   creates parents with `mkdir()` first. A failing `content` stream (the engine aborts it when the
+ *   source changed during the read) must fail the write and leave nothing behind.
+ * - `delete()` of a folder that is not empty fails with ItemError PRECONDITION_FAILED (the engine
+ *   checks with `list()` first and never deletes content it did not plan to delete).
+ * - `StateStore`: `getByTargetId`, `listByStatus`, and `count(statuses, kind)` were added; the store
+ *   is implemented only by this package (memory) and `packages/db` (`createFileStateStore`).
  */
 
 /** Relative path inside the connector root. */
@@ -90,6 +104,13 @@ export interface TreeCapabilities {
   move: boolean;
   /** Hash algorithm of `Entry.hash`, if any. */
   hashAlgorithm?: 'sha256' | 'quickxor';
+  /**
+   * Overwritten and deleted content stays recoverable on this side (file versions and trash: the
+   * ScaiDrive share store, a SharePoint library with versioning). When false or absent the engine
+   * keeps a conflict copy (`name (conflict … from <side>).ext`) before it overwrites or deletes
+   * content on this side that is not also recorded in the base, so no one's bytes are discarded.
+   */
+  keepsHistory?: boolean;
   /** Names this side cannot hold: returns the reason, or null when the name is fine. */
   nameProblem(name: string, parentPath: RelPath): string | null;
 }
@@ -255,18 +276,25 @@ export interface FileStateRecord {
   conflict?: unknown;
 }
 
-/** The base, read and written in batches (implemented over `file_states` in packages/db). */
+/**
+ * The base, read and written in batches (implemented over `file_states` in packages/db as
+ * `createFileStateStore`, and in memory as `createMemoryStateStore` for tests). One store instance
+ * is scoped to one connector.
+ */
 export interface StateStore {
-  /** Rows whose parent is `parentKey`, ordered by pathKey. */
+  /** Rows whose parent is `parentKey`, ordered by pathKey (code-point order). */
   children(parentKey: string): Promise<FileStateRecord[]>;
   get(pathKey: string): Promise<FileStateRecord | null>;
   getBySourceId(sourceId: string): Promise<FileStateRecord | null>;
+  getByTargetId(targetId: string): Promise<FileStateRecord | null>;
   /** Inserts or replaces rows by pathKey, in one transaction. */
   upsert(records: FileStateRecord[]): Promise<void>;
   /** Removes rows (and, for folders, nothing else: callers remove descendants explicitly). */
   remove(pathKeys: string[]): Promise<void>;
-  /** Rows whose pathKey starts with `prefixKey + '/'`, in batches, ordered by pathKey. */
+  /** Rows whose pathKey starts with `prefixKey + '/'` (all rows for `''`), in batches, ordered by pathKey. */
   descendants(prefixKey: string, batchSize: number): AsyncIterable<FileStateRecord[]>;
-  /** Number of rows with the given statuses (all when omitted). */
-  count(statuses?: FileStateStatus[]): Promise<number>;
+  /** Rows with one of the statuses, in batches, ordered by pathKey. */
+  listByStatus(statuses: FileStateStatus[], batchSize: number): AsyncIterable<FileStateRecord[]>;
+  /** Number of rows with the given statuses (all when omitted), optionally of one kind. */
+  count(statuses?: FileStateStatus[], kind?: EntryKind): Promise<number>;
 }

@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { Transform, pipeline, type TransformCallback } from 'node:stream';
+import { ErrorCode, ItemError } from '@scaidrive/core';
+import { treeOf, withRetry, type RunContext } from './context.js';
+import { hashesEqual, type SideName } from './fingerprint.js';
+import type { Entry, FileTree, RelPath } from './ports.js';
+
+/** The entry still describes the same content (size, time, change token, comparable hash). */
+export function sameSnapshot(a: Entry, b: Entry | null): boolean {
+  if (!b || a.kind !== b.kind || a.size !== b.size || a.mtimeMs !== b.mtimeMs) return false;
+  if (a.version !== undefined && b.version !== undefined && a.version !== b.version) return false;
+  return hashesEqual(a.hash, b.hash) !== false;
+}
+
+function changedDuringRead(path: string, what: string): ItemError {
+  return new ItemError(
+    ErrorCode.ITEM_CHANGED_DURING_READ,
+    `${path} changed while it was being read (${what}); it is retried in the next run`,
+  );
+}
+
+/**
+ * Counts and hashes bytes on their way through; at the end (before the consumer sees EOF, so
+ * before the destination commits) checks the byte count and re-stats the origin. Any mismatch
+ * errors the stream and the destination write fails without leaving anything behind.
+ */
+class VerifyingStream extends Transform {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  digest: string | null = null;
+
+  constructor(
+    private readonly path: string,
+    private readonly expected: Entry,
+    private readonly recheck: () => Promise<Entry | null>,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.expected.size) {
+      cb(changedDuringRead(this.path, 'it grew'));
+      return;
+    }
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.bytes !== this.expected.size) {
+      cb(changedDuringRead(this.path, `read ${this.bytes} of ${this.expected.size} bytes`));
+      return;
+    }
+    const digest = this.hash.digest('hex');
+    const sha = hashesEqual(this.expected.hash, `sha256:${digest}`);
+    if (sha === false) {
+      cb(
+        new ItemError(
+          ErrorCode.CHECKSUM_MISMATCH,
+          `${this.path}: content does not match its SHA-256`,
+        ),
+      );
+      return;
+    }
+    this.recheck().then(
+      (now) => {
+        if (!sameSnapshot(this.expected, now)) cb(changedDuringRead(this.path, 'changed on disk'));
+        else {
+          this.digest = digest;
+          cb();
+        }
+      },
+      (err: unknown) => cb(err as Error),
+    );
+  }
+}
+
+export interface CopyResult {
+  /** The origin entry as read (verified unchanged at the end of the read). */
+  from: Entry;
+  /** The destination entry after the write. */
+  written: Entry;
+  /** `sha256:<hex>` of the bytes copied. */
+  sha256: string;
+  bytes: number;
+}
+
+export interface CopyRequest {
+  from: SideName;
+  fromPath: RelPath;
+  /** The origin entry as listed: the copy fails when the file no longer looks like this. */
+  expected: Entry;
+  to: SideName;
+  toPath: RelPath;
+  /** Destination precondition (`null` = must not exist). */
+  ifMatch: string | null | undefined;
+}
+
+/**
+ * Streams one file from one side to the other (or to another path on the same side), hashing on
+ * the fly, verifying the origin did not change, with per-file retries for retryable errors.
+ */
+export function copyFile(
+  ctx: RunContext,
+  req: CopyRequest,
+  displayPath: string,
+): Promise<CopyResult> {
+  return withRetry(ctx, displayPath, () =>
+    copyOnce(ctx, treeOf(ctx, req.from), treeOf(ctx, req.to), req, displayPath),
+  );
+}
+
+async function copyOnce(
+  ctx: RunContext,
+  fromTree: FileTree,
+  toTree: FileTree,
+  req: CopyRequest,
+  displayPath: string,
+): Promise<CopyResult> {
+  const signal = ctx.signal;
+  const opened = await fromTree.read(req.fromPath, signal);
+  if (!sameSnapshot(req.expected, opened.entry)) {
+    opened.stream.destroy();
+    throw changedDuringRead(displayPath, 'changed since it was listed');
+  }
+  const verify = new VerifyingStream(displayPath, opened.entry, () =>
+    fromTree.stat(req.fromPath, signal),
+  );
+  const content = pipeline(opened.stream, verify, () => undefined);
+  const expectedSha =
+    opened.entry.hash && opened.entry.hash.startsWith('sha256:')
+      ? opened.entry.hash.slice('sha256:'.length)
+      : undefined;
+  const written = await toTree.write(req.toPath, content, {
+    size: opened.entry.size,
+    mtimeMs: opened.entry.mtimeMs,
+    ifMatch: req.ifMatch,
+    ...(expectedSha ? { expectedSha256: expectedSha } : {}),
+    signal,
+  });
+  if (verify.digest === null) {
+    // The destination returned without consuming the stream to its end.
+    throw changedDuringRead(displayPath, 'the copy did not complete');
+  }
+  if (written.size !== opened.entry.size)
+    throw new ItemError(
+      ErrorCode.CHECKSUM_MISMATCH,
+      `${displayPath}: wrote ${written.size} bytes, expected ${opened.entry.size}`,
+    );
+  return { from: opened.entry, written, sha256: `sha256:${verify.digest}`, bytes: verify.bytes };
+}
+
+/** `sha256:<hex>` of a file's current content, verified unchanged against `expected`. */
+export function hashFile(
+  ctx: RunContext,
+  side: SideName,
+  path: RelPath,
+  expected: Entry,
+  displayPath: string,
+): Promise<string> {
+  if (expected.hash?.startsWith('sha256:')) return Promise.resolve(expected.hash);
+  const tree = treeOf(ctx, side);
+  return withRetry(ctx, displayPath, async () => {
+    const opened = await tree.read(path, ctx.signal);
+    if (!sameSnapshot(expected, opened.entry)) {
+      opened.stream.destroy();
+      throw changedDuringRead(displayPath, 'changed since it was listed');
+    }
+    const h = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of opened.stream as AsyncIterable<Buffer>) {
+      h.update(chunk);
+      bytes += chunk.length;
+    }
+    const now = await tree.stat(path, ctx.signal);
+    if (bytes !== expected.size || !sameSnapshot(expected, now))
+      throw changedDuringRead(displayPath, 'changed on disk');
+    return `sha256:${h.digest('hex')}`;
+  });
+}
