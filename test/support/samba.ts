@@ -9,7 +9,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -90,6 +90,9 @@ export interface SambaServer {
   stop(): Promise<void>;
   /** SIGKILLs smbd and every child serving a connection. */
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT smbd (an unresponsive server for timeout tests). */
+  pause(): void;
+  resume(): void;
   /** Starts smbd again on the same port. */
   start(): Promise<void>;
   restart(): Promise<void>;
@@ -227,6 +230,38 @@ function confText(
   return lines.join('\n') + '\n';
 }
 
+/**
+ * smbcacls (4.17) always dials port 445/139. Forward a unique loopback address's port 445 to the
+ * private smbd so the oracle works without a fixed port (parallel-safe: one address per server).
+ */
+async function startForwarder(target: () => number): Promise<{ address: string; server: Server }> {
+  for (let attempt = 0; ; attempt++) {
+    const b = randomBytes(3);
+    const address = `127.${(b[0]! % 250) + 2}.${b[1]}.${(b[2]! % 250) + 2}`;
+    const server = createServer((sock) => {
+      const up = connect({ host: '127.0.0.1', port: target() });
+      sock.pipe(up).pipe(sock);
+      const end = () => {
+        sock.destroy();
+        up.destroy();
+      };
+      sock.on('error', end);
+      up.on('error', end);
+      sock.on('close', end);
+      up.on('close', end);
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(445, address, () => resolve());
+      });
+      return { address, server };
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
+}
+
 /** Starts a private smbd; call `cleanup()` in afterAll. */
 export async function startSamba(o: SambaOptions = {}): Promise<SambaServer> {
   const tag = randomBytes(4).toString('hex');
@@ -343,7 +378,7 @@ export async function startSamba(o: SambaOptions = {}): Promise<SambaServer> {
         /* gone */
       }
     }
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000).unref())]);
     pgid = undefined;
   };
 
@@ -355,6 +390,7 @@ export async function startSamba(o: SambaOptions = {}): Promise<SambaServer> {
     }
   };
 
+  let forwarder: { address: string; server: Server } | undefined;
   const server: SambaServer = {
     host: '127.0.0.1',
     port,
@@ -389,16 +425,18 @@ export async function startSamba(o: SambaOptions = {}): Promise<SambaServer> {
       }
       return r.stdout;
     },
-    smbcacls: (share, relPath, args) =>
-      run('smbcacls', [
-        `//127.0.0.1/${share}`,
+    smbcacls: async (share, relPath, args) => {
+      forwarder ??= await startForwarder(() => server.port);
+      return run('smbcacls', [
+        `//${forwarder.address}/${share}`,
         relPath,
         '-s',
         confPath,
         '-A',
         authFile(users[0]!),
         ...args,
-      ]),
+      ]);
+    },
     clientOptions: (u = users[0]!) => ({
       host: '127.0.0.1',
       port: server.port,
@@ -407,6 +445,12 @@ export async function startSamba(o: SambaOptions = {}): Promise<SambaServer> {
       password: u.password,
     }),
     stop: () => signalGroup('SIGTERM'),
+    pause: () => {
+      if (pgid !== undefined) process.kill(-pgid, 'SIGSTOP');
+    },
+    resume: () => {
+      if (pgid !== undefined) process.kill(-pgid, 'SIGCONT');
+    },
     kill: () => signalGroup('SIGKILL'),
     start,
     restart: async () => {
@@ -414,6 +458,16 @@ export async function startSamba(o: SambaOptions = {}): Promise<SambaServer> {
       await start();
     },
     cleanup: async () => {
+      if (pgid !== undefined) {
+        try {
+          process.kill(-pgid, 'SIGCONT');
+        } catch {
+          /* gone */
+        }
+      }
+      const fw = forwarder;
+      forwarder = undefined;
+      if (fw) await new Promise((r) => fw.server.close(() => r(undefined)));
       await signalGroup('SIGKILL');
       for (const u of users) await retryLocked('userdel', [u.username]);
       rmSync(dir, { recursive: true, force: true });

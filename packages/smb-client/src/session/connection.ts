@@ -360,7 +360,8 @@ export class Connection extends EventEmitter {
       creditCharge: 0,
       creditRequest: 0,
       flags,
-      messageId: p.asyncId !== undefined ? 0n : messageId,
+      // The original MessageId even for async cancels (AES-GMAC nonces must not use 0).
+      messageId,
       sessionId: opts.sessionId,
     };
     writeHeader(header, p.asyncId !== undefined ? { ...fields, asyncId: p.asyncId } : fields);
@@ -376,7 +377,15 @@ export class Connection extends EventEmitter {
     this.socket.uncork();
   }
 
-  /** Find the message id of a pending request by its async id (for CANCEL). */
+  /** Stops waiting for a request (its answer, if any, is ignored); rejects it with `err`. */
+  abandon(messageId: bigint, err: Error): void {
+    const p = this.pending.get(messageId);
+    if (!p) return;
+    this.pending.delete(messageId);
+    p.reject(err);
+  }
+
+  /** True while a request awaits its final answer. */
   isPending(messageId: bigint): boolean {
     return this.pending.has(messageId);
   }

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError, ErrorCode, ItemError } from '@scaidrive/core';
+import { AppError, CancelledError, ErrorCode, ItemError } from '@scaidrive/core';
 import type { Link } from '../client.js';
 import type { SmbSession } from '../client.js';
 import { ntStatusError, protocolError, type SmbErrorContext } from '../errors.js';
@@ -862,8 +862,15 @@ export class Watcher implements AsyncIterable<ChangeEvent> {
       onInterim: () => undefined,
       onWire: (raw) => (this.messageId = raw.readBigUInt64LE(24)),
     });
-    const res = await this.current;
-    this.current = undefined;
+    let res: Response;
+    try {
+      res = await this.current;
+    } catch (err) {
+      if (this.closed) return [];
+      throw err;
+    } finally {
+      this.current = undefined;
+    }
     const s = res.header.status;
     if (s === NtStatus.CANCELLED || s === NtStatus.NOTIFY_CLEANUP) return [];
     if (s === NtStatus.NOTIFY_ENUM_DIR) return [{ action: 'overflow', path: '' }];
@@ -895,8 +902,15 @@ export class Watcher implements AsyncIterable<ChangeEvent> {
     const link = this.handle.link;
     if (this.current && this.messageId !== undefined && !link.conn.closed) {
       const { sendOptions } = await import('../session/establish.js');
-      link.conn.cancel(this.messageId, sendOptions(link.session, this.tree.encrypted));
+      const id = this.messageId;
+      link.conn.cancel(id, sendOptions(link.session, this.tree.encrypted));
+      // The server answers the cancelled request with STATUS_CANCELLED; never wait forever for it.
+      const timer = setTimeout(
+        () => link.conn.abandon(id, new CancelledError('CHANGE_NOTIFY cancelled')),
+        Math.min(5000, this.tree.session.options.requestTimeoutMs),
+      );
       await this.current.catch(() => undefined);
+      clearTimeout(timer);
     }
     await this.handle.close().catch(() => undefined);
   }
