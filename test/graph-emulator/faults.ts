@@ -34,6 +34,8 @@ export interface FaultRule {
   retryAfterSec?: number;
   /** Close the connection without an answer (after reading nothing of the body). */
   drop?: boolean;
+  /** Process the request fully, then close the connection instead of answering (lost response). */
+  dropResponse?: boolean;
   /** Delay the (real or faulty) answer by this much. */
   delayMs?: number;
   /** How many matching requests the rule hits (default: unlimited). */

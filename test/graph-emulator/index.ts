@@ -144,7 +144,7 @@ export async function startGraphEmulator(
           req.resume();
           const headers: Record<string, string> = {};
           if (fault.retryAfterSec !== undefined)
-            headers['retry-after'] = String(Math.ceil(fault.retryAfterSec));
+            headers['retry-after'] = String(fault.retryAfterSec);
           const code =
             fault.status === 429
               ? host === 'graph'
@@ -167,6 +167,15 @@ export async function startGraphEmulator(
               headers,
             );
           return sendGraphError(res, new HttpError(fault.status, code, msg, headers), requestId);
+        }
+        if (fault?.dropResponse) {
+          entry.fault = 'dropResponse';
+          const kill = () => {
+            req.socket.destroy();
+            return res;
+          };
+          res.writeHead = kill as typeof res.writeHead;
+          res.end = kill as typeof res.end;
         }
         await serve(req, res, url);
       } catch (e) {

@@ -120,10 +120,10 @@ export class IdPathStore {
   readonly byId = new Map<string, { path: string; kind: 'file' | 'folder' }>();
 
   asStateStore(): StateStore {
-    const self = this;
+    const byId = this.byId;
     return {
       async getBySourceId(id: string): Promise<FileStateRecord | null> {
-        const v = self.byId.get(id);
+        const v = byId.get(id);
         if (!v) return null;
         return {
           path: v.path,

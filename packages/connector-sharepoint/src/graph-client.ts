@@ -7,6 +7,7 @@ import {
   type Context,
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { AppError } from '@scaidrive/core';
 import { graphError, type GraphFailure } from './errors.js';
 import { parseRetryAfter } from './pacer.js';
@@ -17,6 +18,12 @@ import type { Transport } from './transport.js';
  * authentication (bearer only to the configured Graph host) → pacing/retry (`Transport`) →
  * fetch. JSON in, JSON out; errors become our `AppError`s.
  */
+/**
+ * The Graph client wraps anything a middleware throws into a GraphError (statusCode -1), losing
+ * its class and code; the middleware parks its own errors here so `GraphApi` can rethrow them.
+ */
+const thrown = new AsyncLocalStorage<{ error?: unknown }>();
+
 class PacingMiddleware implements Middleware {
   private next?: Middleware;
   constructor(private readonly transport: Transport) {}
@@ -28,11 +35,17 @@ class PacingMiddleware implements Middleware {
     const headers = (options.headers ??= {}) as Record<string, string>;
     headers['User-Agent'] = this.transport.userAgent;
     const signal = options.signal ?? undefined;
-    context.response = await this.transport.attempts('graph', signal, async () => {
-      context.response = undefined;
-      await this.next!.execute(context);
-      return context.response!;
-    });
+    try {
+      context.response = await this.transport.attempts('graph', signal, async () => {
+        context.response = undefined;
+        await this.next!.execute(context);
+        return context.response!;
+      });
+    } catch (e) {
+      const slot = thrown.getStore();
+      if (slot) slot.error = e;
+      throw e;
+    }
   }
 }
 
@@ -106,10 +119,11 @@ export class GraphApi {
   }
 
   private async call<T>(fn: () => Promise<T>, what?: string): Promise<T> {
+    const slot: { error?: unknown } = {};
     try {
-      return await fn();
+      return await thrown.run(slot, fn);
     } catch (e) {
-      throw toAppError(e, what);
+      throw slot.error !== undefined ? toAppError(slot.error, what) : toAppError(e, what);
     }
   }
 }
