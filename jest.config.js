@@ -47,4 +47,6 @@ export default {
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   testTimeout: 60_000,
   maxWorkers: process.env.JEST_MAX_WORKERS ?? 2,
+  // Safety net for CI only: a leaked handle must not hang the run (locally, leaks stay visible).
+  forceExit: process.env.CI === 'true',
 };

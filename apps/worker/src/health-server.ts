@@ -42,7 +42,8 @@ export class HealthServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') return send(res, 405, { status: 'error', error: 'method not allowed' });
+    if (req.method !== 'GET')
+      return send(res, 405, { status: 'error', error: 'method not allowed' });
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const results: Record<string, string> = {};

@@ -14,7 +14,9 @@ export class Reconciler {
   ) {}
 
   async run(graceSeconds = 60): Promise<string[]> {
-    const stuck = await this.prisma.$queryRawUnsafe<{ id: string; connector_id: string; tenant_id: string; state: string | null }[]>(
+    const stuck = await this.prisma.$queryRawUnsafe<
+      { id: string; connector_id: string; tenant_id: string; state: string | null }[]
+    >(
       `SELECT j.id, j.connector_id, j.tenant_id, q.state::text AS state
          FROM sync_jobs j
          LEFT JOIN ${BOSS_SCHEMA}.job q ON q.name = $1 AND q.id::text = j.queue_job_id
@@ -39,11 +41,22 @@ export class Reconciler {
           data: { status, finishedAt: new Date(), message },
         }),
         this.prisma.connector.updateMany({
-          where: { id: s.connector_id, tenantId: s.tenant_id, status: { in: ['queued', 'syncing'] } },
-          data: { status: status === 'failed' ? 'error' : 'idle', statusMessage: status === 'failed' ? message : null },
+          where: {
+            id: s.connector_id,
+            tenantId: s.tenant_id,
+            status: { in: ['queued', 'syncing'] },
+          },
+          data: {
+            status: status === 'failed' ? 'error' : 'idle',
+            statusMessage: status === 'failed' ? message : null,
+          },
         }),
       ]);
-      this.logger.warn('reconciled a stuck sync job', { job_id: s.id, connector_id: s.connector_id, queue_state: s.state });
+      this.logger.warn('reconciled a stuck sync job', {
+        job_id: s.id,
+        connector_id: s.connector_id,
+        queue_state: s.state,
+      });
     }
     return stuck.map((s) => s.id);
   }

@@ -1,6 +1,12 @@
 import { newId, type Logger } from '@scaidrive/core';
 import type { PrismaClient } from '@scaidrive/db';
-import { fromPrisma, PgBoss, QUEUE_CONNECTOR_SYNC, syncSendOptions, type SyncJobPayload } from '@scaidrive/jobs';
+import {
+  fromPrisma,
+  PgBoss,
+  QUEUE_CONNECTOR_SYNC,
+  syncSendOptions,
+  type SyncJobPayload,
+} from '@scaidrive/jobs';
 import type { WorkerMetrics } from './metrics.js';
 
 /**
@@ -43,7 +49,9 @@ export class Scheduler {
 
   private async enqueue(connectorId: string): Promise<'enqueued' | 'busy' | 'skipped'> {
     return this.prisma.$transaction(async (tx) => {
-      const rows = await tx.$queryRaw<{ id: string; tenant_id: string; full_sync_required: boolean }[]>`
+      const rows = await tx.$queryRaw<
+        { id: string; tenant_id: string; full_sync_required: boolean }[]
+      >`
         SELECT id, tenant_id, full_sync_required FROM connectors
          WHERE id = ${connectorId} AND status <> 'disabled' AND sync_interval_minutes > 0
            AND (next_sync_at IS NULL OR next_sync_at <= now())

@@ -1,6 +1,12 @@
 import { AppError, ErrorCode, classifyError, type Logger } from '@scaidrive/core';
 import type { Connector, PrismaClient, SyncJob } from '@scaidrive/db';
-import { PgBoss, fromPrisma, QUEUE_CONNECTOR_SYNC, SyncJobPayload, syncSendOptions } from '@scaidrive/jobs';
+import {
+  PgBoss,
+  fromPrisma,
+  QUEUE_CONNECTOR_SYNC,
+  SyncJobPayload,
+  syncSendOptions,
+} from '@scaidrive/jobs';
 import type { WorkerMetrics } from './metrics.js';
 import { ZERO_PROGRESS, type JobProgress, type StopReason, type SyncRunner } from './ports.js';
 
@@ -57,8 +63,14 @@ export class SyncJobHandler {
       return 'completed';
     }
     const payload = parsed.data;
-    const log = this.logger.child({ job_id: payload.job_id, connector_id: payload.connector_id, queue_job_id: qjob.id });
-    const job = await this.prisma.syncJob.findFirst({ where: { id: payload.job_id, tenantId: payload.tenant_id } });
+    const log = this.logger.child({
+      job_id: payload.job_id,
+      connector_id: payload.connector_id,
+      queue_job_id: qjob.id,
+    });
+    const job = await this.prisma.syncJob.findFirst({
+      where: { id: payload.job_id, tenantId: payload.tenant_id },
+    });
     const connector = await this.prisma.connector.findFirst({
       where: { id: payload.connector_id, tenantId: payload.tenant_id },
     });
@@ -79,7 +91,10 @@ export class SyncJobHandler {
     this.running.set(job.id, ac);
     const onQueueAbort = (): void => ac.abort('claim_lost' satisfies StopReason);
     qjob.signal.addEventListener('abort', onQueueAbort, { once: true });
-    const budget = setTimeout(() => ac.abort('budget' satisfies StopReason), this.options.maxRuntimeMs);
+    const budget = setTimeout(
+      () => ac.abort('budget' satisfies StopReason),
+      this.options.maxRuntimeMs,
+    );
     const cancelPoll = setInterval(() => {
       void this.prisma.syncJob
         .findUnique({ where: { id: job.id }, select: { cancelRequestedAt: true } })
@@ -101,14 +116,21 @@ export class SyncJobHandler {
       const p = progress;
       flushing = flushing.then(() =>
         this.prisma.syncJob
-          .update({ where: { id: job.id }, data: { ...progressColumns(p), heartbeatAt: new Date() } })
+          .update({
+            where: { id: job.id },
+            data: { ...progressColumns(p), heartbeatAt: new Date() },
+          })
           .catch((err: unknown) => log.warn('could not flush job progress', { err })),
       );
     };
 
     try {
       const base = await this.markRunning(job, connector, qjob);
-      log.info('sync started', { attempt: qjob.retryCount, continuation: payload.continuation, full_sync: payload.full_sync });
+      log.info('sync started', {
+        attempt: qjob.retryCount,
+        continuation: payload.continuation,
+        full_sync: payload.full_sync,
+      });
       progress = progressOf(base);
       const result = await this.runSync({
         connector,
@@ -124,7 +146,11 @@ export class SyncJobHandler {
       await flushing;
       const reason = ac.signal.aborted ? (ac.signal.reason as StopReason) : null;
       if (result.interrupted && reason === 'cancelled') {
-        await this.finish(base, connector, 'cancelled', { progress, message: 'Cancelled by an operator', summary: result.summary });
+        await this.finish(base, connector, 'cancelled', {
+          progress,
+          message: 'Cancelled by an operator',
+          summary: result.summary,
+        });
         this.observe('cancelled', kind, started);
         return 'completed';
       }
@@ -140,7 +166,11 @@ export class SyncJobHandler {
         this.observe('claim_lost', kind, started);
         return 'failed';
       }
-      await this.finish(base, connector, 'completed', { progress, message: result.message, summary: result.summary });
+      await this.finish(base, connector, 'completed', {
+        progress,
+        message: result.message,
+        summary: result.summary,
+      });
       this.metrics.filesSynced.inc({ kind }, result.progress.filesSynced);
       this.metrics.bytesSynced.inc({ kind }, result.progress.bytesTransferred);
       this.metrics.conflicts.inc({ kind }, result.progress.conflicts);
@@ -152,7 +182,10 @@ export class SyncJobHandler {
       const c = classifyError(err);
       const reason = ac.signal.aborted ? (ac.signal.reason as StopReason) : null;
       if (reason === 'cancelled' && c.code === ErrorCode.CANCELLED) {
-        await this.finish(job, connector, 'cancelled', { progress, message: 'Cancelled by an operator' });
+        await this.finish(job, connector, 'cancelled', {
+          progress,
+          message: 'Cancelled by an operator',
+        });
         this.observe('cancelled', kind, started);
         return 'completed';
       }
@@ -164,13 +197,23 @@ export class SyncJobHandler {
       const transient = c.action === 'retry' || c.action === 'retry_after';
       const lastAttempt = qjob.retryCount >= qjob.retryLimit;
       if (transient && !lastAttempt) {
-        log.warn('sync failed; will retry', { code: c.code, message: c.message, attempt: qjob.retryCount });
+        log.warn('sync failed; will retry', {
+          code: c.code,
+          message: c.message,
+          attempt: qjob.retryCount,
+        });
         await this.retryLater(job, connector, progress, c.code, c.message, qjob);
         this.observe('retry', kind, started);
         return 'failed';
       }
-      const message = transient ? `${c.message} (gave up after ${qjob.retryCount + 1} attempts)` : c.message;
-      log.error('sync failed', { code: c.code, message, err: c.code === ErrorCode.INTERNAL ? err : undefined });
+      const message = transient
+        ? `${c.message} (gave up after ${qjob.retryCount + 1} attempts)`
+        : c.message;
+      log.error('sync failed', {
+        code: c.code,
+        message,
+        err: c.code === ErrorCode.INTERNAL ? err : undefined,
+      });
       await this.finish(job, connector, 'failed', { progress, message, errorCode: c.code });
       this.observe('failed', kind, started);
       // Exhausted transient failures go to the dead-letter queue (pg-boss does that on 'failed').
@@ -238,7 +281,12 @@ export class SyncJobHandler {
         where: { id: connector.id, tenantId: connector.tenantId, status: { not: 'disabled' } },
         data: {
           status: connectorStatus,
-          statusMessage: status === 'failed' ? r.message ?? 'Sync failed' : status === 'completed' ? r.message ?? null : null,
+          statusMessage:
+            status === 'failed'
+              ? (r.message ?? 'Sync failed')
+              : status === 'completed'
+                ? (r.message ?? null)
+                : null,
           errorCount: progress.errorCount,
           ...(status === 'completed'
             ? {
@@ -254,7 +302,10 @@ export class SyncJobHandler {
       // A disabled connector keeps its status but still records the finished run.
       this.prisma.connector.updateMany({
         where: { id: connector.id, tenantId: connector.tenantId, status: 'disabled' },
-        data: { errorCount: progress.errorCount, ...(status === 'completed' ? { lastSyncAt: now } : {}) },
+        data: {
+          errorCount: progress.errorCount,
+          ...(status === 'completed' ? { lastSyncAt: now } : {}),
+        },
       }),
     ]);
   }
@@ -269,7 +320,10 @@ export class SyncJobHandler {
   ): Promise<void> {
     const text = `Attempt ${qjob.retryCount + 1} of ${qjob.retryLimit + 1} failed (${code}): ${message}; retrying`;
     await this.prisma.$transaction([
-      this.prisma.syncJob.update({ where: { id: job.id }, data: { status: 'queued', ...progressColumns(progress), message: text } }),
+      this.prisma.syncJob.update({
+        where: { id: job.id },
+        data: { status: 'queued', ...progressColumns(progress), message: text },
+      }),
       this.prisma.connector.updateMany({
         where: { id: connector.id, tenantId: connector.tenantId, status: { not: 'disabled' } },
         data: { status: 'queued', statusMessage: text },
@@ -288,9 +342,17 @@ export class SyncJobHandler {
   ): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
       const db = fromPrisma(tx);
-      await this.boss.complete(QUEUE_CONNECTOR_SYNC, { id: qjob.id, retryCount: qjob.retryCount }, { outcome: 'continued', reason }, { db });
+      await this.boss.complete(
+        QUEUE_CONNECTOR_SYNC,
+        { id: qjob.id, retryCount: qjob.retryCount },
+        { outcome: 'continued', reason },
+        { db },
+      );
       const next: SyncJobPayload = { ...payload, continuation: payload.continuation + 1 };
-      const id = await this.boss.send(QUEUE_CONNECTOR_SYNC, next, { ...syncSendOptions(connector.id), db });
+      const id = await this.boss.send(QUEUE_CONNECTOR_SYNC, next, {
+        ...syncSendOptions(connector.id),
+        db,
+      });
       if (!id) throw new AppError(ErrorCode.INTERNAL, 'continuation could not be enqueued');
       await tx.syncJob.update({
         where: { id: job.id },
@@ -298,7 +360,10 @@ export class SyncJobHandler {
           status: 'queued',
           queueJobId: id,
           ...progressColumns(progress),
-          message: reason === 'budget' ? 'Runtime budget reached; continuing' : 'Worker shutting down; continuing on another worker',
+          message:
+            reason === 'budget'
+              ? 'Runtime budget reached; continuing'
+              : 'Worker shutting down; continuing on another worker',
         },
       });
       await tx.connector.updateMany({

@@ -41,12 +41,19 @@ export class Worker {
   constructor(private readonly deps: WorkerDeps) {
     this.metrics = deps.metrics ?? new WorkerMetrics();
     this.workerId = deps.workerId ?? `${hostname()}:${process.pid}`;
-    this.handler = new SyncJobHandler(deps.prisma, deps.boss, deps.runSync, deps.logger, this.metrics, {
-      workerId: this.workerId,
-      maxRuntimeMs: deps.config.JOB_MAX_RUNTIME_SECONDS * 1000,
-      progressFlushMs: 2000,
-      cancelPollMs: 2000,
-    });
+    this.handler = new SyncJobHandler(
+      deps.prisma,
+      deps.boss,
+      deps.runSync,
+      deps.logger,
+      this.metrics,
+      {
+        workerId: this.workerId,
+        maxRuntimeMs: deps.config.JOB_MAX_RUNTIME_SECONDS * 1000,
+        progressFlushMs: 2000,
+        cancelPollMs: 2000,
+      },
+    );
     this.scheduler = new Scheduler(deps.prisma, deps.boss, deps.logger, this.metrics);
     this.reconciler = new Reconciler(deps.prisma, deps.logger);
     this.health = new HealthServer(this.metrics.registry, [
@@ -63,7 +70,11 @@ export class Worker {
   /** Starts consuming. Returns the health server's port (0 in config = ephemeral). */
   async start(options: { healthPort?: number } = {}): Promise<number> {
     const { config, boss, logger } = this.deps;
-    await ensureQueues(boss, { ...DEFAULT_QUEUE_SETTINGS, retryLimit: config.JOB_RETRY_LIMIT });
+    await ensureQueues(boss, {
+      ...DEFAULT_QUEUE_SETTINGS,
+      retryLimit: config.JOB_RETRY_LIMIT,
+      retryDelaySeconds: config.JOB_RETRY_DELAY_SECONDS,
+    });
     await boss.work(
       QUEUE_CONNECTOR_SYNC,
       {
@@ -121,7 +132,10 @@ export class Worker {
       await boss.offWork(QUEUE_SCHEDULER_TICK).catch(() => undefined);
       const drained = boss.offWork(QUEUE_CONNECTOR_SYNC, { wait: true }).catch(() => undefined);
       this.handler.shutdown();
-      await Promise.race([drained, new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_SECONDS * 1000 - 2000))]);
+      await Promise.race([
+        drained,
+        new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_SECONDS * 1000 - 2000)),
+      ]);
       await boss.stop({ graceful: true, timeout: 2000 });
       await this.health.close();
       logger.info('worker stopped');
@@ -132,7 +146,10 @@ export class Worker {
   private async refreshQueueDepth(): Promise<void> {
     try {
       const rows = await this.deps.prisma.$queryRawUnsafe<{ count: bigint }[]>(QUEUE_DEPTH_SQL);
-      this.metrics.queueDepth.set({ queue: QUEUE_CONNECTOR_SYNC, state: 'ready_or_active' }, Number(rows[0]?.count ?? 0));
+      this.metrics.queueDepth.set(
+        { queue: QUEUE_CONNECTOR_SYNC, state: 'ready_or_active' },
+        Number(rows[0]?.count ?? 0),
+      );
     } catch {
       // Readiness reports database problems; the gauge keeps its last value.
     }

@@ -166,6 +166,18 @@ export const CONFIG_VARS = {
     description: 'Retries of a failed sync job (exponential backoff) before the dead-letter queue.',
     used_by: ['api', 'worker'],
   }),
+  JOB_RETRY_DELAY_SECONDS: v({
+    schema: int(1, 3600).default(30),
+    description:
+      'Delay before the first retry of a failed sync job (doubles on each further retry, capped at 30 min).',
+    used_by: ['worker'],
+  }),
+  ENABLE_LOCAL_CONNECTORS: v({
+    schema: bool.default(false),
+    description:
+      'Allow connectors of kind `local` (a directory on the worker) — for tests and mounted paths; never reachable through the API.',
+    used_by: ['worker'],
+  }),
   SCHEDULER_ENABLED: v({
     schema: bool.default(true),
     description: 'Whether this worker takes part in enqueueing due scheduled syncs.',

@@ -39,7 +39,17 @@ export async function ensureQueues(
   settings: QueueSettings = DEFAULT_QUEUE_SETTINGS,
 ): Promise<void> {
   await boss.createQueue(QUEUE_CONNECTOR_SYNC_DLQ, deadLetterQueueOptions());
-  await boss.createQueue(QUEUE_CONNECTOR_SYNC, connectorSyncQueueOptions(settings));
+  const sync = connectorSyncQueueOptions(settings);
+  await boss.createQueue(QUEUE_CONNECTOR_SYNC, sync);
+  // createQueue keeps an existing queue's options: apply changed retry/expiry settings explicitly.
+  await boss.updateQueue(QUEUE_CONNECTOR_SYNC, {
+    retryLimit: sync.retryLimit,
+    retryDelay: sync.retryDelay,
+    retryBackoff: sync.retryBackoff,
+    expireInSeconds: sync.expireInSeconds,
+    retentionSeconds: sync.retentionSeconds,
+    deleteAfterSeconds: sync.deleteAfterSeconds,
+  });
   await boss.createQueue(QUEUE_SCHEDULER_TICK, {
     policy: 'singleton',
     retryLimit: 0,

@@ -1,0 +1,397 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  AuthFailedError,
+  UnreachableError,
+  CancelledError,
+  loadConfig,
+  newId,
+} from '@scaidrive/core';
+import type { PrismaClient } from '@scaidrive/db';
+import {
+  createBoss,
+  DEFAULT_QUEUE_SETTINGS,
+  ensureQueues,
+  PgBoss,
+  QUEUE_CONNECTOR_SYNC,
+  syncSendOptions,
+  type SyncJobPayload,
+} from '@scaidrive/jobs';
+import { Worker, type SyncRunner, type SyncRunRequest } from '@scaidrive/worker';
+import {
+  captureLogger,
+  createShare,
+  createTenant,
+  createTestDatabase,
+  createUser,
+  type TestDatabase,
+} from '@scaidrive/testkit';
+
+/**
+ * The worker's job lifecycle against real PostgreSQL and pg-boss. The engine is the injected
+ * `SyncRunner` port here (end-to-end runs with the real engine live in test/e2e).
+ */
+let db: TestDatabase;
+let prisma: PrismaClient;
+let tenantId: string;
+let shareId: string;
+const bosses: PgBoss[] = [];
+const workers: Worker[] = [];
+const ports = new Map<Worker, number>();
+
+const config = loadConfig({
+  WORKER_CONCURRENCY: '2',
+  JOB_RETRY_LIMIT: '2',
+  JOB_RETRY_DELAY_SECONDS: '1',
+  SHUTDOWN_TIMEOUT_SECONDS: '10',
+  SCHEDULER_ENABLED: 'false',
+  HOST: '127.0.0.1',
+});
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  prisma = db.prisma;
+  tenantId = (await createTenant(prisma)).id;
+  const user = await createUser(prisma, tenantId);
+  shareId = (await createShare(prisma, tenantId, user.id)).id;
+});
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+  await Promise.all(
+    bosses.splice(0).map((b) => b.stop({ graceful: false }).catch(() => undefined)),
+  );
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+async function boss(): Promise<PgBoss> {
+  const b = createBoss({ connectionString: db.url, role: 'worker' });
+  b.on('error', () => undefined);
+  await b.start();
+  bosses.push(b);
+  return b;
+}
+
+async function startWorker(
+  runSync: SyncRunner,
+  overrides: Partial<typeof config> = {},
+): Promise<Worker> {
+  const b = await boss();
+  const w = new Worker({
+    config: { ...config, ...overrides },
+    prisma,
+    boss: b,
+    logger: captureLogger('error').logger,
+    runSync,
+  });
+  ports.set(w, await w.start({ healthPort: 0 }));
+  workers.push(w);
+  return w;
+}
+
+async function connector(
+  data: Partial<{ syncIntervalMinutes: number; nextSyncAt: Date | null; status: string }> = {},
+) {
+  return prisma.connector.create({
+    data: {
+      id: newId('cnn'),
+      tenantId,
+      kind: 'local',
+      name: 'c',
+      targetShareId: shareId,
+      targetPath: '/x',
+      syncDirection: 'bidirectional',
+      syncIntervalMinutes: data.syncIntervalMinutes ?? 15,
+      nextSyncAt: data.nextSyncAt === undefined ? new Date(Date.now() - 1000) : data.nextSyncAt,
+      status: data.status ?? 'idle',
+    },
+  });
+}
+
+/** What the API does on POST …/sync. */
+async function requestSync(b: PgBoss, connectorId: string): Promise<string> {
+  const jobId = newId('job');
+  const payload: SyncJobPayload = {
+    job_id: jobId,
+    tenant_id: tenantId,
+    connector_id: connectorId,
+    full_sync: false,
+    trigger: 'manual',
+    confirm_deletes: false,
+    continuation: 0,
+  };
+  await prisma.syncJob.create({
+    data: { id: jobId, tenantId, connectorId, status: 'queued', trigger: 'manual' },
+  });
+  const qid = await b.send(QUEUE_CONNECTOR_SYNC, payload, syncSendOptions(connectorId));
+  expect(qid).not.toBeNull();
+  await prisma.syncJob.update({ where: { id: jobId }, data: { queueJobId: qid } });
+  return jobId;
+}
+
+async function waitFor<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const done = (progress = {}): ReturnType<SyncRunner> =>
+  Promise.resolve({
+    progress: {
+      filesScanned: 10,
+      filesSynced: 4,
+      bytesTransferred: 4096,
+      errorCount: 1,
+      conflicts: 0,
+      deletes: 2,
+      ...progress,
+    },
+    message: null,
+    summary: { ok: true },
+    interrupted: false,
+  });
+
+function untilAborted(req: SyncRunRequest): ReturnType<SyncRunner> {
+  return new Promise((resolve) => {
+    req.signal.addEventListener('abort', () =>
+      resolve({
+        progress: {
+          filesScanned: 1,
+          filesSynced: 1,
+          bytesTransferred: 1,
+          errorCount: 0,
+          conflicts: 0,
+          deletes: 0,
+        },
+        message: null,
+        summary: null,
+        interrupted: true,
+      }),
+    );
+  });
+}
+
+describe('scheduler', () => {
+  it('enqueues due connectors once, never disabled or manual-only ones', async () => {
+    const due = await connector();
+    const never = await connector({ nextSyncAt: null });
+    const later = await connector({ nextSyncAt: new Date(Date.now() + 3600_000) });
+    const disabled = await connector({ status: 'disabled' });
+    const manual = await connector({ syncIntervalMinutes: 0 });
+    const [b1, b2] = [await boss(), await boss()];
+    await ensureQueues(b1, { ...DEFAULT_QUEUE_SETTINGS, retryLimit: 2, retryDelaySeconds: 1 });
+    const w1 = new Worker({
+      config,
+      prisma,
+      boss: b1,
+      logger: captureLogger('error').logger,
+      runSync: done,
+    });
+    const w2 = new Worker({
+      config,
+      prisma,
+      boss: b2,
+      logger: captureLogger('error').logger,
+      runSync: done,
+    });
+    // Two workers tick at the same moment: each due connector is enqueued exactly once.
+    const [r1, r2] = await Promise.all([w1.scheduler.tick(), w2.scheduler.tick()]);
+    const enqueued = [...r1.enqueued, ...r2.enqueued].sort();
+    expect(enqueued).toEqual([due.id, never.id].sort());
+    const jobs = await prisma.syncJob.findMany({
+      where: { connectorId: { in: [due.id, never.id, later.id, disabled.id, manual.id] } },
+    });
+    expect(jobs.map((j) => j.connectorId).sort()).toEqual([due.id, never.id].sort());
+    expect(
+      jobs.every((j) => j.trigger === 'schedule' && j.status === 'queued' && j.queueJobId),
+    ).toBe(true);
+    // Still due, but a sync is already queued: nothing new.
+    const again = await w1.scheduler.tick();
+    expect(again.enqueued).toEqual([]);
+    expect(again.busy.sort()).toEqual([due.id, never.id].sort());
+    expect((await prisma.connector.findUniqueOrThrow({ where: { id: due.id } })).status).toBe(
+      'queued',
+    );
+  });
+});
+
+describe('sync job handler', () => {
+  it('completes a run: counters, connector status, next_sync_at and totals', async () => {
+    const c = await connector({ syncIntervalMinutes: 5, nextSyncAt: null });
+    const w = await startWorker(() => done());
+    const jobId = await requestSync(bosses[0]!, c.id);
+    const job = await waitFor(async () => {
+      const j = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+      return j.status === 'completed' && j;
+    });
+    expect(job).toMatchObject({
+      filesScanned: 10,
+      filesSynced: 4,
+      bytesTransferred: 4096n,
+      errorCount: 1,
+      deletes: 2,
+      workerId: w.workerId,
+    });
+    expect(job.startedAt).not.toBeNull();
+    const after = await prisma.connector.findUniqueOrThrow({ where: { id: c.id } });
+    expect(after.status).toBe('idle');
+    expect(after.errorCount).toBe(1);
+    expect(after.totalFilesSynced).toBe(4n);
+    expect(after.totalBytesSynced).toBe(4096n);
+    expect(after.fullSyncRequired).toBe(false);
+    const expectedNext = job.finishedAt!.getTime() + 5 * 60_000;
+    expect(Math.abs(after.nextSyncAt!.getTime() - expectedNext)).toBeLessThan(1000);
+  });
+
+  it('fails at once on a fatal error, with the reason on the connector', async () => {
+    const c = await connector();
+    let calls = 0;
+    await startWorker(async () => {
+      calls++;
+      throw new AuthFailedError('The SMB server rejected the user name or password');
+    });
+    const jobId = await requestSync(bosses[0]!, c.id);
+    await waitFor(
+      async () =>
+        (await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } })).status === 'failed',
+    );
+    const after = await prisma.connector.findUniqueOrThrow({ where: { id: c.id } });
+    expect(after.status).toBe('error');
+    expect(after.statusMessage).toBe('The SMB server rejected the user name or password');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(calls).toBe(1);
+  });
+
+  it('retries transient failures with backoff, then succeeds', async () => {
+    const c = await connector();
+    let calls = 0;
+    const times: number[] = [];
+    await startWorker(async () => {
+      times.push(Date.now());
+      if (++calls < 3) throw new UnreachableError('connect ECONNREFUSED 10.0.0.1:445');
+      return done();
+    });
+    const jobId = await requestSync(bosses[0]!, c.id);
+    const job = await waitFor(async () => {
+      const j = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+      return j.status === 'completed' && j;
+    }, 40_000);
+    expect(calls).toBe(3);
+    expect(job.attempt).toBe(2);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(500);
+  });
+
+  it('gives up after the last retry: job failed, connector error', async () => {
+    const c = await connector();
+    let calls = 0;
+    await startWorker(async () => {
+      calls++;
+      throw new UnreachableError('host unreachable');
+    });
+    const jobId = await requestSync(bosses[0]!, c.id);
+    const job = await waitFor(async () => {
+      const j = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+      return j.status === 'failed' && j;
+    }, 60_000);
+    expect(calls).toBe(3);
+    expect(job.message).toMatch(/host unreachable \(gave up after 3 attempts\)/);
+    expect((await prisma.connector.findUniqueOrThrow({ where: { id: c.id } })).status).toBe(
+      'error',
+    );
+  });
+
+  it('cancels a running job within seconds when an operator asks', async () => {
+    const c = await connector();
+    let started = false;
+    await startWorker((req) => {
+      started = true;
+      return untilAborted(req);
+    });
+    const jobId = await requestSync(bosses[0]!, c.id);
+    await waitFor(async () => started);
+    const asked = Date.now();
+    await prisma.syncJob.update({ where: { id: jobId }, data: { cancelRequestedAt: new Date() } });
+    const job = await waitFor(async () => {
+      const j = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+      return j.status === 'cancelled' && j;
+    });
+    expect(Date.now() - asked).toBeLessThan(5000);
+    expect(job.filesSynced).toBe(1);
+    expect((await prisma.connector.findUniqueOrThrow({ where: { id: c.id } })).status).toBe('idle');
+  });
+
+  it('treats an engine CancelledError after cancel as cancelled, not failed', async () => {
+    const c = await connector();
+    await startWorker(
+      (req) =>
+        new Promise((_, reject) =>
+          req.signal.addEventListener('abort', () => reject(new CancelledError())),
+        ),
+    );
+    const jobId = await requestSync(bosses[0]!, c.id);
+    await waitFor(
+      async () =>
+        (await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } })).status === 'running',
+    );
+    await prisma.syncJob.update({ where: { id: jobId }, data: { cancelRequestedAt: new Date() } });
+    await waitFor(
+      async () =>
+        (await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } })).status === 'cancelled',
+    );
+  });
+
+  it('on shutdown, checkpoints and continues the same job on another worker', async () => {
+    const c = await connector();
+    const seen: number[] = [];
+    const first = await startWorker((req) => {
+      seen.push(req.payload.continuation);
+      return untilAborted(req);
+    });
+    const jobId = await requestSync(bosses[0]!, c.id);
+    await waitFor(async () => seen.length === 1);
+    const stopped = Date.now();
+    await first.stop();
+    expect(Date.now() - stopped).toBeLessThan(10_000);
+    const mid = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+    expect(mid.status).toBe('queued');
+    expect(mid.message).toMatch(/shutting down/);
+    await startWorker((req) => {
+      seen.push(req.payload.continuation);
+      return done({ filesSynced: 2 });
+    });
+    const job = await waitFor(async () => {
+      const j = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+      return j.status === 'completed' && j;
+    });
+    expect(seen).toEqual([0, 1]);
+    // Counters of both runs add up on the one job.
+    expect(job.filesSynced).toBe(3);
+  });
+});
+
+describe('health server', () => {
+  it('serves healthz, readyz and metrics; readyz turns false on shutdown', async () => {
+    const w = await startWorker(() => done());
+    const port = ports.get(w)!;
+    const base = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { database: 'ok', queue: 'ok' },
+    });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('scaidrive_connector_sync_jobs_running');
+    expect(metrics).toContain('scaidrive_queue_depth');
+    w.health.markShuttingDown();
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+  });
+});
