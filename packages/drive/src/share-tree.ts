@@ -97,10 +97,26 @@ export class ShareTree implements FileTree {
   }
 
   private async node(path: RelPath): Promise<NodeRecord | null> {
+    return (await this.locate(path))?.node ?? null;
+  }
+
+  /** The live node at `path` and its path as the store spells it (case preserved). */
+  private async locate(path: RelPath): Promise<{ node: NodeRecord; path: RelPath } | null> {
     const parts = this.full(path);
     const share = await loadShare(this.deps.prisma, this.options.tenantId, this.options.shareId);
     const chain = await walkPath(this.deps.prisma, share, parts.map(nameKey));
-    return chain.length === parts.length + 1 ? chain[chain.length - 1]! : null;
+    if (chain.length !== parts.length + 1) return null;
+    const spelled = chain
+      .slice(this.rootParts.length + 1)
+      .map((n) => n.name)
+      .join('/');
+    return { node: chain[chain.length - 1]!, path: spelled };
+  }
+
+  /** Entry of a node with its root-relative path as the store spells it. */
+  private async entryOf(node: NodeRecord): Promise<Entry> {
+    const rel = relativeTo(toSharePath(this.rootParts), await pathOf(this.deps.prisma, node.id));
+    return this.entry(node, rel ?? '');
   }
 
   private entry(node: NodeRecord, path: RelPath): Entry {
@@ -120,29 +136,34 @@ export class ShareTree implements FileTree {
   }
 
   async *list(path: RelPath, signal?: AbortSignal): AsyncIterable<Entry> {
-    const folder = await this.node(path);
-    if (!folder || folder.kind !== 'folder') throw new ItemNotFoundError(`Folder "${path || '/'}"`);
-    for await (const child of this.deps.tree.iterateChildren(this.options.tenantId, folder.id)) {
+    const found = await this.locate(path);
+    if (!found || found.node.kind !== 'folder')
+      throw new ItemNotFoundError(`Folder "${path || '/'}"`);
+    const children = this.deps.tree.iterateChildren(this.options.tenantId, found.node.id);
+    for await (const child of children) {
       if (signal?.aborted) throw new CancelledError();
-      yield this.entry(child, joinPath(path, child.name));
+      yield this.entry(child, joinPath(found.path, child.name));
     }
   }
 
   async stat(path: RelPath): Promise<Entry | null> {
-    const node = await this.node(path);
-    return node ? this.entry(node, path) : null;
+    const found = await this.locate(path);
+    return found ? this.entry(found.node, found.path) : null;
   }
 
   async read(path: RelPath, signal?: AbortSignal): Promise<ReadResult> {
     signal?.throwIfAborted();
-    const node = await this.node(path);
-    if (!node || node.kind !== 'file') throw new ItemNotFoundError(`File "${path}"`);
-    const opened = await this.deps.files.open(this.options.tenantId, node.id);
+    const found = await this.locate(path);
+    if (!found || found.node.kind !== 'file') throw new ItemNotFoundError(`File "${path}"`);
+    const opened = await this.deps.files.open(this.options.tenantId, found.node.id);
     if (signal)
       signal.addEventListener('abort', () => opened.stream.destroy(new CancelledError()), {
         once: true,
       });
-    return { stream: opened.stream, entry: this.entryOfVersion(opened.node, opened.version, path) };
+    return {
+      stream: opened.stream,
+      entry: this.entryOfVersion(opened.node, opened.version, found.path),
+    };
   }
 
   private entryOfVersion(
@@ -178,7 +199,7 @@ export class ShareTree implements FileTree {
         signal: options.signal,
       },
     );
-    return this.entry(node, path);
+    return this.entryOf(node);
   }
 
   async mkdir(path: RelPath, signal?: AbortSignal): Promise<Entry> {
@@ -189,7 +210,7 @@ export class ShareTree implements FileTree {
       toSharePath(this.full(path)),
       this.actor,
     );
-    return this.entry(folder, path);
+    return this.entryOf(folder);
   }
 
   async delete(path: RelPath, options: DeleteOptions): Promise<void> {
@@ -235,7 +256,7 @@ export class ShareTree implements FileTree {
       this.actor,
       { ifVersion: options.ifMatch },
     );
-    return this.entry(moved, to);
+    return this.entryOf(moved);
   }
 
   async setMtime(path: RelPath, mtimeMs: number, signal?: AbortSignal): Promise<Entry> {
@@ -248,7 +269,7 @@ export class ShareTree implements FileTree {
       new Date(mtimeMs),
       this.actor,
     );
-    return this.entry(updated, path);
+    return this.entryOf(updated);
   }
 
   // ── change feed ──

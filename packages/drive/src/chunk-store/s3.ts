@@ -22,6 +22,8 @@ export interface S3ChunkStoreOptions {
   prefix?: string;
   /** Use an existing client (tests, custom credentials chains). */
   client?: S3Client;
+  /** Keys per ListObjectsV2 page (default 1000). */
+  listPageSize?: number;
 }
 
 /**
@@ -33,10 +35,12 @@ export class S3ChunkStore implements ChunkStore {
   readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
+  private readonly listPageSize: number | undefined;
 
   constructor(options: S3ChunkStoreOptions) {
     this.bucket = options.bucket;
     this.prefix = options.prefix ?? '';
+    this.listPageSize = options.listPageSize;
     this.client =
       options.client ??
       new S3Client({
@@ -132,7 +136,12 @@ export class S3ChunkStore implements ChunkStore {
     let token: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+          MaxKeys: this.listPageSize,
+        }),
       );
       for (const obj of page.Contents ?? []) {
         const parts = (obj.Key ?? '').slice(this.prefix.length).split('/');
