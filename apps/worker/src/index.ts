@@ -5,3 +5,7 @@ export * from './scheduler.js';
 export * from './reconciler.js';
 export * from './sync-job-handler.js';
 export * from './health-server.js';
+export * from './compose.js';
+export * from './sync-runner.js';
+export * from './acl-mapper.js';
+export * from './sources/registry.js';

@@ -2,3 +2,4 @@ export * from './client.js';
 export * from './migrate.js';
 export * from './embedded.js';
 export * from './paths.js';
+export * from './connector-config.js';

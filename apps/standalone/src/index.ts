@@ -1,0 +1,2 @@
+export { bootstrap, type BootstrapResult } from './bootstrap.js';
+export { loadOrCreateSecretKeys } from './secret-keys.js';

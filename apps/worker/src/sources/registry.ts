@@ -1,0 +1,44 @@
+import { AppError, ErrorCode, type Config } from '@scaidrive/core';
+import type { AnyConnectorConfig, Connector, PrismaClient } from '@scaidrive/db';
+import type { FileTree } from '@scaidrive/sync';
+import type { SecretBox, Logger } from '@scaidrive/core';
+
+/** What a source factory may use besides the decrypted configuration. */
+export interface SourceContext {
+  connector: Connector;
+  prisma: PrismaClient;
+  secrets: SecretBox;
+  config: Config;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Throttling waits and similar, for job metrics. */
+  onThrottle?(waitMs: number): void;
+}
+
+export type SourceFactory = (config: AnyConnectorConfig, ctx: SourceContext) => Promise<FileTree>;
+
+/** Connector kind → the factory of its `Source`; the composition root registers what is available. */
+export class SourceRegistry {
+  private readonly factories = new Map<string, SourceFactory>();
+
+  register(kind: string, factory: SourceFactory): this {
+    this.factories.set(kind, factory);
+    return this;
+  }
+
+  has(kind: string): boolean {
+    return this.factories.has(kind);
+  }
+
+  async create(config: AnyConnectorConfig, ctx: SourceContext): Promise<FileTree> {
+    const factory = this.factories.get(config.kind);
+    if (!factory) {
+      throw new AppError(
+        ErrorCode.NOT_IMPLEMENTED,
+        `This worker cannot sync connectors of kind "${config.kind}"`,
+        { action: 'fail_job' },
+      );
+    }
+    return factory(config, ctx);
+  }
+}
