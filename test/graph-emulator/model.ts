@@ -130,6 +130,8 @@ export interface EmuDrive {
   /** Custom list columns that `listItem/fields` PATCH may set (besides Title). */
   columns: Set<string>;
   rounds: Map<string, DeltaRound>;
+  /** parent id → (name key → child id), live items only. */
+  childIndex: Map<string, Map<string, string>>;
 }
 
 export interface DeltaRound {
@@ -343,6 +345,7 @@ export class EmuModel {
       tokenFloor: 0,
       columns: new Set(),
       rounds: new Map(),
+      childIndex: new Map(),
     };
     const now = this.now();
     drive.items.set(rootId, {
@@ -418,18 +421,26 @@ export class EmuModel {
   }
 
   children(drive: EmuDrive, folderId: string): EmuItem[] {
-    const out: EmuItem[] = [];
-    for (const it of drive.items.values())
-      if (it.parentId === folderId && !it.deleted) out.push(it);
-    return out;
+    const idx = drive.childIndex.get(folderId);
+    if (!idx) return [];
+    return [...idx.values()].map((id) => drive.items.get(id)!);
   }
 
   childByName(drive: EmuDrive, folderId: string, name: string): EmuItem | undefined {
-    const k = nameKey(name);
-    for (const it of drive.items.values()) {
-      if (it.parentId === folderId && !it.deleted && nameKey(it.name) === k) return it;
-    }
-    return undefined;
+    const id = drive.childIndex.get(folderId)?.get(nameKey(name));
+    return id ? drive.items.get(id) : undefined;
+  }
+
+  private index(drive: EmuDrive, it: EmuItem): void {
+    if (it.parentId === null) return;
+    let m = drive.childIndex.get(it.parentId);
+    if (!m) drive.childIndex.set(it.parentId, (m = new Map()));
+    m.set(nameKey(it.name), it.id);
+  }
+
+  private unindex(drive: EmuDrive, it: EmuItem): void {
+    if (it.parentId === null) return;
+    drive.childIndex.get(it.parentId)?.delete(nameKey(it.name));
   }
 
   /** Path of an item relative to the drive root ('' for the root). */
@@ -500,6 +511,7 @@ export class EmuModel {
     const now = this.now();
     const it = this.blankItem(itemId(), name, parentId, 'folder', opts.by ?? 'System Account', now);
     drive.items.set(it.id, it);
+    this.index(drive, it);
     this.touch(drive, it);
     return it;
   }
@@ -598,6 +610,7 @@ export class EmuModel {
     it.fsCreated = opts.fsCreated ?? it.fsModified;
     it.versions.push({ id: '1.0', content: stored, modifiedAt: now, modifiedBy: by });
     drive.items.set(it.id, it);
+    this.index(drive, it);
     this.touch(drive, it);
     return { item: it, created: true };
   }
@@ -650,8 +663,10 @@ export class EmuModel {
       if (conflict === 'replace') this.deleteItem(drive, clash.id);
       else finalName = this.uniqueName(drive, newParentId, newName);
     }
+    this.unindex(drive, it);
     it.name = finalName;
     it.parentId = newParentId;
+    this.index(drive, it);
     it.etagN += 1;
     it.modifiedAt = this.now();
     this.touch(drive, it);
@@ -666,6 +681,7 @@ export class EmuModel {
       throw new HttpError(412, 'preconditionFailed', "ETag does not match current item's value");
     const kill = (x: EmuItem) => {
       if (x.kind === 'folder') for (const c of this.children(drive, x.id)) kill(c);
+      this.unindex(drive, x);
       x.deleted = true;
       this.touch(drive, x);
     };
