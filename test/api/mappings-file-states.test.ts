@@ -49,14 +49,11 @@ describe('identity mappings', () => {
       smb_principal: 'CORP\\alice',
       scaidrive_principal_id: alice,
     });
-    const g = await h.http
-      .post(smbMaps())
-      .set(auth())
-      .send({
-        identity_type: 'group',
-        smb_principal: 'S-1-5-21-1004336348-1177238915-682003330-512',
-        scaidrive_principal_id: finance,
-      });
+    const g = await h.http.post(smbMaps()).set(auth()).send({
+      identity_type: 'group',
+      smb_principal: 'S-1-5-21-1004336348-1177238915-682003330-512',
+      scaidrive_principal_id: finance,
+    });
     expect(g.status).toBe(201);
     const list = await h.http.get(smbMaps()).set(auth());
     expect(list.body.total).toBe(2);
@@ -122,28 +119,22 @@ describe('identity mappings', () => {
   });
 
   it('SharePoint principals are Entra object ids (GUIDs)', async () => {
-    const ok = await h.http
-      .post(spMaps())
-      .set(auth())
-      .send({
-        identity_type: 'user',
-        smb_principal: 'AAAAAAAA-bbbb-cccc-dddd-eeeeeeeeeeee',
-        scaidrive_principal_id: alice,
-      });
+    const ok = await h.http.post(spMaps()).set(auth()).send({
+      identity_type: 'user',
+      smb_principal: 'AAAAAAAA-bbbb-cccc-dddd-eeeeeeeeeeee',
+      scaidrive_principal_id: alice,
+    });
     expect(ok.status).toBe(201);
     const bad = await h.http
       .post(spMaps())
       .set(auth())
       .send({ identity_type: 'user', smb_principal: 'CORP\\alice', scaidrive_principal_id: alice });
     expectError(bad, 400, 'VALIDATION_ERROR');
-    const dup = await h.http
-      .post(spMaps())
-      .set(auth())
-      .send({
-        identity_type: 'user',
-        smb_principal: 'aaaaaaaa-BBBB-cccc-dddd-eeeeeeeeeeee',
-        scaidrive_principal_id: alice,
-      });
+    const dup = await h.http.post(spMaps()).set(auth()).send({
+      identity_type: 'user',
+      smb_principal: 'aaaaaaaa-BBBB-cccc-dddd-eeeeeeeeeeee',
+      scaidrive_principal_id: alice,
+    });
     expectError(dup, 409, 'CONFLICT');
   });
 

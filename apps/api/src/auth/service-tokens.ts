@@ -43,6 +43,8 @@ export interface ServiceTokenInfo {
 
 /** Issues, lists, revokes and verifies service tokens (stored as SHA-256 hashes). */
 export class ServiceTokenService implements TokenVerifier {
+  private readonly touched = new Map<string, number>();
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly now: () => Date = () => new Date(),
@@ -120,26 +122,48 @@ export class ServiceTokenService implements TokenVerifier {
 
   async verify(token: string, tokenKey: string): Promise<Principal> {
     if (!TOKEN_SHAPE.test(token)) throw tokenInvalid();
-    const row = await this.prisma.serviceToken.findUnique({ where: { tokenHash: tokenKey } });
+    // One plain-SQL round trip (this runs on every request).
+    const rows = await this.prisma.$queryRaw<
+      {
+        id: string;
+        tenant_id: string;
+        user_id: string;
+        scopes: string[];
+        expires_at: Date | null;
+        revoked_at: Date | null;
+        last_used_at: Date | null;
+        role: string | null;
+        status: string | null;
+        group_ids: string[] | null;
+      }[]
+    >`
+      SELECT t.id, t.tenant_id, t.user_id, t.scopes, t.expires_at, t.revoked_at, t.last_used_at,
+             u.role, u.status,
+             (SELECT array_agg(m.group_id) FROM group_members m
+               WHERE m.tenant_id = t.tenant_id AND m.user_id = t.user_id) AS group_ids
+        FROM service_tokens t
+        LEFT JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id
+       WHERE t.token_hash = ${tokenKey}`;
     const now = this.now();
-    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) throw tokenInvalid();
-    const user = await this.prisma.user.findFirst({
-      where: { id: row.userId, tenantId: row.tenantId },
-      select: { role: true, status: true, memberships: { select: { groupId: true } } },
-    });
-    if (!user || user.status !== 'active') throw tokenInvalid("The token's user is not active");
-    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
+    const r = rows[0];
+    if (!r || r.revoked_at || (r.expires_at && r.expires_at <= now)) throw tokenInvalid();
+    if (r.status !== 'active') throw tokenInvalid("The token's user is not active");
+    const row = { id: r.id, lastUsedAt: r.last_used_at };
+    const touched = this.touched.get(row.id) ?? row.lastUsedAt?.getTime() ?? 0;
+    if (now.getTime() - touched > TOUCH_INTERVAL_MS) {
+      this.touched.set(row.id, now.getTime());
+      if (this.touched.size > 10_000) this.touched.clear();
       // Best effort; a lost update only makes last_used_at a little stale.
       void this.prisma.serviceToken
         .update({ where: { id: row.id }, data: { lastUsedAt: now } })
         .catch(() => undefined);
     }
     return {
-      tenantId: row.tenantId,
-      userId: row.userId,
-      groupIds: user.memberships.map((m) => m.groupId),
-      scopes: row.scopes,
-      isTenantAdmin: user.role === 'tenant_admin',
+      tenantId: r.tenant_id,
+      userId: r.user_id,
+      groupIds: r.group_ids ?? [],
+      scopes: r.scopes,
+      isTenantAdmin: r.role === 'tenant_admin',
       kind: 'service_token',
       tokenKey,
       tokenId: row.id,

@@ -4,6 +4,7 @@ import type { components } from '../generated/openapi.js';
 import type { ConnectorConfig, ConnectorKind } from '../drivers/types.js';
 import type { HostGuard } from '../security/host-guard.js';
 import type { ConnectorAccess } from './access.js';
+import { listConnectors } from './connector-rows.js';
 import type { Actor } from './actor.js';
 import type { AuditLog } from './audit.js';
 import type { SyncRequestService } from './sync-requests.js';
@@ -108,22 +109,11 @@ export class ConnectorService {
     opts: ListOptions,
   ): Promise<{ rows: Connector[]; total: number }> {
     const shares = await this.access.manageableShares(actor.principal, kind);
-    const where: Prisma.ConnectorWhereInput = {
-      tenantId: actor.principal.tenantId,
-      kind,
-      ...(shares ? { targetShareId: { in: shares } } : {}),
-      ...(opts.status ? { status: opts.status } : {}),
-    };
-    const [rows, total] = await Promise.all([
-      this.prisma.connector.findMany({
-        where,
-        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        take: opts.limit,
-        skip: opts.offset,
-      }),
-      this.prisma.connector.count({ where }),
-    ]);
-    return { rows, total };
+    return listConnectors(
+      this.prisma,
+      { tenantId: actor.principal.tenantId, kind, status: opts.status, shareIds: shares },
+      { limit: opts.limit, offset: opts.offset },
+    );
   }
 
   get(actor: Actor, kind: ConnectorKind, id: string): Promise<Connector> {
