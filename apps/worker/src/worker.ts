@@ -36,6 +36,7 @@ export class Worker {
   readonly health: HealthServer;
   readonly workerId: string;
   private depthTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly deps: WorkerDeps) {
@@ -74,6 +75,7 @@ export class Worker {
       ...DEFAULT_QUEUE_SETTINGS,
       retryLimit: config.JOB_RETRY_LIMIT,
       retryDelaySeconds: config.JOB_RETRY_DELAY_SECONDS,
+      heartbeatSeconds: config.JOB_HEARTBEAT_SECONDS,
     });
     await boss.work(
       QUEUE_CONNECTOR_SYNC,
@@ -100,10 +102,11 @@ export class Worker {
     );
     if (config.SCHEDULER_ENABLED) {
       await boss.schedule(QUEUE_SCHEDULER_TICK, '* * * * *', null, { tz: 'UTC' });
-      await boss.work(QUEUE_SCHEDULER_TICK, { pollingIntervalSeconds: 5 }, async () => {
-        await this.reconciler.run();
-        await this.scheduler.tick();
-      });
+      await boss.work(QUEUE_SCHEDULER_TICK, { pollingIntervalSeconds: 5 }, () => this.tick());
+      if (config.SCHEDULER_TICK_SECONDS < 60) {
+        this.tickTimer = setInterval(() => void this.tick(), config.SCHEDULER_TICK_SECONDS * 1000);
+        this.tickTimer.unref();
+      }
     }
     this.depthTimer = setInterval(() => void this.refreshQueueDepth(), 15_000);
     this.depthTimer.unref();
@@ -129,6 +132,7 @@ export class Worker {
       logger.info('worker stopping', { running_jobs: this.handler.runningCount });
       this.health.markShuttingDown();
       if (this.depthTimer) clearInterval(this.depthTimer);
+      if (this.tickTimer) clearInterval(this.tickTimer);
       await boss.offWork(QUEUE_SCHEDULER_TICK).catch(() => undefined);
       const drained = boss.offWork(QUEUE_CONNECTOR_SYNC, { wait: true }).catch(() => undefined);
       this.handler.shutdown();
@@ -141,6 +145,16 @@ export class Worker {
       logger.info('worker stopped');
     })();
     return this.stopping;
+  }
+
+  /** Reconcile stuck jobs, then enqueue due connectors. Safe to run on every worker at once. */
+  async tick(): Promise<void> {
+    try {
+      await this.reconciler.run();
+      await this.scheduler.tick();
+    } catch (err) {
+      this.deps.logger.warn('scheduler tick failed', { err });
+    }
   }
 
   private async refreshQueueDepth(): Promise<void> {

@@ -172,6 +172,18 @@ export const CONFIG_VARS = {
       'Delay before the first retry of a failed sync job (doubles on each further retry, capped at 30 min).',
     used_by: ['worker'],
   }),
+  JOB_HEARTBEAT_SECONDS: v({
+    schema: int(10, 3600).default(30),
+    description:
+      'Heartbeat of a running sync job; a killed worker’s job is released to another worker after about this long.',
+    used_by: ['worker'],
+  }),
+  SCHEDULER_TICK_SECONDS: v({
+    schema: int(1, 3600).default(60),
+    description:
+      'How often due connectors are enqueued. 60 uses a fleet-wide pg-boss cron; shorter runs an extra local timer on every worker (safe: enqueueing is race-free).',
+    used_by: ['worker'],
+  }),
   ENABLE_LOCAL_CONNECTORS: v({
     schema: bool.default(false),
     description:

@@ -1,0 +1,66 @@
+import { AppError, ErrorCode } from '@scaidrive/core';
+import { secretContext } from '@scaidrive/db';
+import {
+  createSharePointSource,
+  memoryTokenCacheStore,
+  type PacerRegistry,
+} from '@scaidrive/connector-sharepoint';
+import type { StateStore } from '@scaidrive/sync';
+import type { SourceContext, SourceFactory } from './registry.js';
+
+/**
+ * The SharePoint `Source` for a connector. Register in compose.ts:
+ *   sources.register('sharepoint', sharePointSource());
+ * - the MSAL token cache (user_auth) is written back encrypted to the connector row whenever MSAL
+ *   refreshes it;
+ * - site_id / drive_id resolved from site_url / library_name are stored on the connector;
+ * - throttling waits of the shared per-tenant+app pacer go to `ctx.onThrottle` (job metrics);
+ * - when the runner passes the connector's file-state store as `ctx.state`, delta paths are
+ *   rebuilt from it (otherwise each unknown parent costs one Graph request).
+ */
+export function sharePointSource(options: { pacers?: PacerRegistry } = {}): SourceFactory {
+  return async (config, ctx) => {
+    if (config.kind !== 'sharepoint')
+      throw new AppError(ErrorCode.INTERNAL, 'not a SharePoint connector');
+    const c = ctx.connector;
+    const where = { id: c.id, tenantId: c.tenantId };
+    const tokenCache = memoryTokenCacheStore(config.tokenCache, async (s) => {
+      await ctx.prisma.connector.updateMany({
+        where,
+        data: { tokenCacheEnc: ctx.secrets.encrypt(s, secretContext(c.id, 'token_cache')) },
+      });
+    });
+    const source = createSharePointSource(
+      {
+        siteUrl: config.siteUrl || null,
+        siteId: config.siteId,
+        driveId: config.driveId,
+        libraryName: config.libraryName,
+        basePath: config.basePath,
+        graphBaseUrl: ctx.config.GRAPH_BASE_URL,
+        syncVersions: c.syncVersions ?? false,
+        syncMetadata: c.syncMetadata ?? false,
+        auth: {
+          authType: config.authType,
+          azureTenantId: config.azureTenantId,
+          azureClientId: config.azureClientId,
+          clientSecret: config.azureClientSecret ?? undefined,
+          certificatePem: config.azureCertificate ?? undefined,
+          authorityHost: ctx.config.AZURE_AUTHORITY_HOST,
+          tokenCache,
+          accountId: config.authorizedAccountId,
+        },
+      },
+      { stateStore: (ctx as SourceContext & { state?: StateStore }).state, pacers: options.pacers },
+    );
+    source.on('wait', (ms) => ctx.onThrottle?.(ms));
+    const loc = await source.location(ctx.signal);
+    if (c.siteId !== loc.siteId || c.driveId !== loc.driveId) {
+      await ctx.prisma.connector.updateMany({
+        where,
+        data: { siteId: loc.siteId, driveId: loc.driveId },
+      });
+    }
+    return source;
+  };
+}
