@@ -227,6 +227,93 @@ export class SharePointAuth implements TokenSource {
 
 // ---- user_auth: authorization code + PKCE -------------------------------------------------------
 
+/**
+ * Low level, for callers that keep the state, PKCE verifier and nonce themselves (the API):
+ * the Entra authorize URL for this app, with PKCE (S256), state and nonce.
+ */
+export async function buildAuthorizationUrl(
+  cfg: SharePointAuthConfig,
+  req: {
+    state: string;
+    codeChallenge: string;
+    nonce: string;
+    redirectUri: string;
+    loginHint?: string;
+  },
+): Promise<string> {
+  const app = buildMsalApp({ ...cfg, authType: 'user_auth', tokenCache: undefined });
+  try {
+    return await app.getAuthCodeUrl({
+      scopes: [graphScope(cfg.graphBaseUrl), 'offline_access'],
+      redirectUri: req.redirectUri,
+      codeChallenge: req.codeChallenge,
+      codeChallengeMethod: 'S256',
+      state: req.state,
+      nonce: req.nonce,
+      responseMode: 'query',
+      prompt: 'select_account',
+      ...(req.loginHint ? { loginHint: req.loginHint } : {}),
+    });
+  } catch (err) {
+    throw msalError(err, true);
+  }
+}
+
+/**
+ * Low level: redeems an authorization code (PKCE verifier + nonce of the request) and returns the
+ * serialized MSAL token cache to store (encrypted) on the connector, with the account.
+ */
+export async function redeemAuthorizationCode(
+  cfg: SharePointAuthConfig,
+  req: { code: string; codeVerifier: string; nonce: string; redirectUri: string },
+): Promise<{ tokenCache: string; homeAccountId: string; username: string }> {
+  let serialized: string | null = null;
+  const store: TokenCacheStore = {
+    load: async () => null,
+    save: async (s) => {
+      serialized = s;
+    },
+  };
+  const app = buildMsalApp({ ...cfg, authType: 'user_auth', tokenCache: store });
+  let r: AuthenticationResult | null;
+  try {
+    r = await app.acquireTokenByCode({
+      code: req.code,
+      scopes: [graphScope(cfg.graphBaseUrl), 'offline_access'],
+      redirectUri: req.redirectUri,
+      codeVerifier: req.codeVerifier,
+      nonce: req.nonce,
+    });
+  } catch (err) {
+    const mapped = msalError(err, false);
+    throw mapped instanceof ReauthorizeError
+      ? new AuthFailedError('The authorization code was refused: start again', { cause: err })
+      : mapped;
+  }
+  if (!r?.account || serialized === null)
+    throw new AuthFailedError('Microsoft Entra ID returned no account');
+  return {
+    tokenCache: serialized,
+    homeAccountId: r.account.homeAccountId,
+    username: r.account.username,
+  };
+}
+
+/** A token cache held in memory, seeded from a serialized cache (e.g. decrypted from the row). */
+export function memoryTokenCacheStore(
+  initial: string | null,
+  onSave?: (s: string) => Promise<void>,
+): TokenCacheStore {
+  let value = initial;
+  return {
+    load: async () => value,
+    save: async (s) => {
+      value = s;
+      await onSave?.(s);
+    },
+  };
+}
+
 /** One pending authorization (the OAuthState table). */
 export interface OAuthStateRecord {
   /** SHA-256 (base64url) of the state; the state itself is never stored. */

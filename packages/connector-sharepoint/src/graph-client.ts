@@ -70,7 +70,15 @@ export class GraphApi {
     readonly transport: Transport,
   ) {
     this.root = graphBaseUrl.replace(/\/+$/, '');
-    const authProvider: AuthenticationProvider = { getAccessToken: () => tokens.getAccessToken() };
+    const authProvider: AuthenticationProvider = {
+      // Token failures (auth rejected, re-authorize) keep their class through the Graph client.
+      getAccessToken: () =>
+        tokens.getAccessToken().catch((e: unknown) => {
+          const slot = thrown.getStore();
+          if (slot) slot.error = e;
+          throw e;
+        }),
+    };
     const chain: Middleware[] = [
       new AuthenticationHandler(authProvider),
       new PacingMiddleware(transport),
