@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateSecretKeySpec, newId } from '@scaidrive/core';
 import type { PrismaClient } from '@scaidrive/db';
-import { createBoss, fromPrisma, QUEUE_CONNECTOR_SYNC, syncSendOptions, type PgBoss, type SyncJobPayload } from '@scaidrive/jobs';
+import { createBoss, enqueueSync, type PgBoss } from '@scaidrive/jobs';
 import { spawnApp, type ChildApp } from '@scaidrive/testkit';
 
 /** A test fleet: one database, one blob directory, worker processes started from sources. */
@@ -57,7 +57,12 @@ export class Fleet {
     tenantId: string,
     shareId: string,
     sourceDir: string,
-    data: Partial<{ syncIntervalMinutes: number; nextSyncAt: Date | null; status: string; syncDirection: string }> = {},
+    data: Partial<{
+      syncIntervalMinutes: number;
+      nextSyncAt: Date | null;
+      status: string;
+      syncDirection: string;
+    }> = {},
   ) {
     const id = newId('cnn');
     return this.prisma.connector.create({
@@ -79,24 +84,21 @@ export class Fleet {
   }
 
   /** What the API does on POST …/sync: the job row and the queue job in one transaction. */
-  async requestSync(connector: { id: string; tenantId: string }, fullSync = false): Promise<string> {
-    const jobId = newId('job');
-    const payload: SyncJobPayload = {
-      job_id: jobId,
-      tenant_id: connector.tenantId,
-      connector_id: connector.id,
-      full_sync: fullSync,
-      trigger: 'manual',
-      confirm_deletes: false,
-      continuation: 0,
-    };
-    await this.prisma.$transaction(async (tx) => {
-      const qid = await this.boss.send(QUEUE_CONNECTOR_SYNC, payload, { ...syncSendOptions(connector.id), db: fromPrisma(tx) });
-      if (!qid) throw new Error('a sync is already queued');
-      await tx.syncJob.create({
-        data: { id: jobId, tenantId: connector.tenantId, connectorId: connector.id, status: 'queued', trigger: 'manual', fullSync, queueJobId: qid },
-      });
-    });
+  async requestSync(
+    connector: { id: string; tenantId: string },
+    fullSync = false,
+  ): Promise<string> {
+    const enqueued = await this.prisma.$transaction((tx) =>
+      enqueueSync(tx, this.boss, {
+        tenantId: connector.tenantId,
+        connectorId: connector.id,
+        fullSync,
+        confirmDeletes: false,
+        trigger: 'manual',
+      }),
+    );
+    if (!enqueued) throw new Error('a sync is already queued');
+    const jobId = enqueued.jobId;
     return jobId;
   }
 
@@ -104,11 +106,20 @@ export class Fleet {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const jobs = await this.prisma.syncJob.findMany({ where: { id: { in: jobIds } } });
-      const bad = jobs.filter((j) => ['failed', 'cancelled', 'completed'].includes(j.status) && !statuses.includes(j.status));
-      if (bad.length) throw new Error(`jobs ended ${bad.map((j) => `${j.id}=${j.status} (${j.message})`).join(', ')}`);
-      if (jobs.length === jobIds.length && jobs.every((j) => statuses.includes(j.status))) return jobs;
+      const bad = jobs.filter(
+        (j) =>
+          ['failed', 'cancelled', 'completed'].includes(j.status) && !statuses.includes(j.status),
+      );
+      if (bad.length)
+        throw new Error(
+          `jobs ended ${bad.map((j) => `${j.id}=${j.status} (${j.message})`).join(', ')}`,
+        );
+      if (jobs.length === jobIds.length && jobs.every((j) => statuses.includes(j.status)))
+        return jobs;
       if (Date.now() > deadline) {
-        throw new Error(`timed out; states: ${jobs.map((j) => `${j.status}:${j.filesSynced}`).join(' ')}`);
+        throw new Error(
+          `timed out; states: ${jobs.map((j) => `${j.status}:${j.filesSynced}`).join(' ')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -123,7 +134,11 @@ export class Fleet {
   }
 }
 
-export async function waitUntil<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+export async function waitUntil<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 60_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

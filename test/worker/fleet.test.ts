@@ -54,13 +54,30 @@ async function sourceDir(name: string, files: number, size = 4096, folders = 3):
 }
 
 /** Content of the connector's target folder vs its source directory. */
-async function expectConverged(connector: { id: string; basePath: string | null; targetPath: string }): Promise<void> {
-  const drive = new Drive({ prisma: db.prisma, chunkStore: new LocalChunkStore(path.join(fleet.dir, 'blobs')) });
-  const target = drive.shareTree({ tenantId, shareId, rootPath: connector.targetPath, origin: 'test' });
-  const [a, b] = await Promise.all([snapshotTree(createLocalTree(connector.basePath!)), snapshotTree(target)]);
+async function expectConverged(connector: {
+  id: string;
+  basePath: string | null;
+  targetPath: string;
+}): Promise<void> {
+  const drive = new Drive({
+    prisma: db.prisma,
+    chunkStore: new LocalChunkStore(path.join(fleet.dir, 'blobs')),
+  });
+  const target = drive.shareTree({
+    tenantId,
+    shareId,
+    rootPath: connector.targetPath,
+    origin: 'test',
+  });
+  const [a, b] = await Promise.all([
+    snapshotTree(createLocalTree(connector.basePath!)),
+    snapshotTree(target),
+  ]);
   expect(diffSnapshots(a, b)).toEqual([]);
   // No leftovers of interrupted writes on the source side either.
-  const leftovers = (await readdir(connector.basePath!, { recursive: true })).filter((f) => /\.scaidrive-|\.tmp/.test(String(f)));
+  const leftovers = (await readdir(connector.basePath!, { recursive: true })).filter((f) =>
+    /\.scaidrive-|\.tmp/.test(String(f)),
+  );
   expect(leftovers).toEqual([]);
 }
 
@@ -86,8 +103,14 @@ describe('worker fleet', () => {
       expect(f.workers.filter((w) => startedIn(w.logs, j.id))).toHaveLength(1);
     }
     expect(new Set(jobs.map((j) => j.workerId)).size).toBeGreaterThanOrEqual(2);
-    expect(await db.prisma.syncJob.count({ where: { connectorId: { in: connectors.map((c) => c.id) } } })).toBe(20);
-    const after = await db.prisma.connector.findMany({ where: { id: { in: connectors.map((c) => c.id) } } });
+    expect(
+      await db.prisma.syncJob.count({
+        where: { connectorId: { in: connectors.map((c) => c.id) } },
+      }),
+    ).toBe(20);
+    const after = await db.prisma.connector.findMany({
+      where: { id: { in: connectors.map((c) => c.id) } },
+    });
     expect(after.every((c) => c.status === 'idle' && c.totalFilesSynced === 30n)).toBe(true);
     for (const c of connectors.slice(0, 5)) await expectConverged(c);
   }, 240_000);
@@ -97,7 +120,12 @@ describe('worker fleet', () => {
     const c = await f.localConnector(tenantId, shareId, await sourceDir('kill', 2000, 8192, 20));
     const a = await f.startWorker({ TRANSFER_CONCURRENCY: '2' });
     const jobId = await f.requestSync(c);
-    await waitUntil(async () => (await db.prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } })).filesSynced >= 50, 90_000, 'progress');
+    await waitUntil(
+      async () =>
+        (await db.prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } })).filesSynced >= 50,
+      90_000,
+      'progress',
+    );
     a.kill('SIGKILL');
     const killedAt = Date.now();
     await a.exited;
@@ -107,12 +135,18 @@ describe('worker fleet', () => {
     const [job] = await f.waitForJobs([jobId], ['completed'], 240_000);
     expect(job!.attempt).toBeGreaterThanOrEqual(1);
     expect(job!.filesSynced).toBeLessThanOrEqual(2000);
-    expect((await db.prisma.connector.findUniqueOrThrow({ where: { id: c.id } })).status).toBe('idle');
+    expect((await db.prisma.connector.findUniqueOrThrow({ where: { id: c.id } })).status).toBe(
+      'idle',
+    );
     await expectConverged(c);
     // Exactly one live file per source file (no duplicates from the interrupted run).
-    const states = await db.prisma.fileState.count({ where: { connectorId: c.id, kind: 'file', status: 'synced' } });
+    const states = await db.prisma.fileState.count({
+      where: { connectorId: c.id, kind: 'file', status: 'synced' },
+    });
     expect(states).toBe(2000);
-    process.stdout.write(`[measure] SIGKILL → job resumed on another worker: ${(resumeMs / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `[measure] SIGKILL → job resumed on another worker: ${(resumeMs / 1000).toFixed(1)} s\n`,
+    );
     expect(resumeMs).toBeLessThan(90_000);
   }, 420_000);
 
@@ -121,7 +155,12 @@ describe('worker fleet', () => {
     const c = await f.localConnector(tenantId, shareId, await sourceDir('term', 1500, 8192, 15));
     const a = await f.startWorker({ TRANSFER_CONCURRENCY: '2' });
     const jobId = await f.requestSync(c);
-    await waitUntil(async () => (await db.prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } })).filesSynced >= 50, 90_000, 'progress');
+    await waitUntil(
+      async () =>
+        (await db.prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } })).filesSynced >= 50,
+      90_000,
+      'progress',
+    );
     const t0 = Date.now();
     a.kill('SIGTERM');
     const exit = await a.exited;
@@ -139,10 +178,16 @@ describe('worker fleet', () => {
     const f = await newFleet();
     const big = await f.localConnector(tenantId, shareId, await sourceDir('big', 3000, 8192, 30));
     const small = [];
-    for (let i = 0; i < 6; i++) small.push(await f.localConnector(tenantId, shareId, await sourceDir(`small-${i}`, 10)));
+    for (let i = 0; i < 6; i++)
+      small.push(await f.localConnector(tenantId, shareId, await sourceDir(`small-${i}`, 10)));
     await f.startWorker({ WORKER_CONCURRENCY: '2', TRANSFER_CONCURRENCY: '2' });
     const bigJob = await f.requestSync(big);
-    await waitUntil(async () => (await db.prisma.syncJob.findUniqueOrThrow({ where: { id: bigJob } })).status === 'running', 60_000, 'big job running');
+    await waitUntil(
+      async () =>
+        (await db.prisma.syncJob.findUniqueOrThrow({ where: { id: bigJob } })).status === 'running',
+      60_000,
+      'big job running',
+    );
     const smallJobs = [];
     for (const c of small) smallJobs.push(await f.requestSync(c));
     const done = await f.waitForJobs(smallJobs, ['completed'], 180_000);
@@ -166,21 +211,41 @@ describe('worker fleet', () => {
     await Promise.all([f.startWorker(env), f.startWorker(env), f.startWorker(env)]);
     // Three rounds: after each run, pretend the 5 minutes have passed (a fake clock for next_sync_at).
     for (let round = 1; round <= 3; round++) {
-      const jobs = await waitUntil(async () => {
-        const js = await db.prisma.syncJob.findMany({ where: { connectorId: due.id }, orderBy: { createdAt: 'asc' } });
-        return js.length === round && js[round - 1]!.status === 'completed' && js;
-      }, 60_000, `round ${round}`);
+      const jobs = await waitUntil(
+        async () => {
+          const js = await db.prisma.syncJob.findMany({
+            where: { connectorId: due.id },
+            orderBy: { createdAt: 'asc' },
+          });
+          return js.length === round && js[round - 1]!.status === 'completed' && js;
+        },
+        60_000,
+        `round ${round}`,
+      );
       const c = await db.prisma.connector.findUniqueOrThrow({ where: { id: due.id } });
       const finished = jobs[round - 1]!.finishedAt!.getTime();
       expect(Math.abs(c.nextSyncAt!.getTime() - (finished + 5 * 60_000))).toBeLessThan(2000);
-      await db.prisma.connector.update({ where: { id: due.id }, data: { nextSyncAt: new Date(Date.now() - 1000) } });
+      await db.prisma.connector.update({
+        where: { id: due.id },
+        data: { nextSyncAt: new Date(Date.now() - 1000) },
+      });
     }
-    const jobs = await waitUntil(async () => {
-      const js = await db.prisma.syncJob.findMany({ where: { connectorId: due.id }, orderBy: { createdAt: 'asc' } });
-      return js.length >= 4 && js.every((j) => j.status === 'completed') && js;
-    }, 60_000, 'round 4');
+    const jobs = await waitUntil(
+      async () => {
+        const js = await db.prisma.syncJob.findMany({
+          where: { connectorId: due.id },
+          orderBy: { createdAt: 'asc' },
+        });
+        return js.length >= 4 && js.every((j) => j.status === 'completed') && js;
+      },
+      60_000,
+      'round 4',
+    );
     // Never two runs of the connector at once.
-    for (let i = 1; i < jobs.length; i++) expect(jobs[i]!.startedAt!.getTime()).toBeGreaterThanOrEqual(jobs[i - 1]!.finishedAt!.getTime());
+    for (let i = 1; i < jobs.length; i++)
+      expect(jobs[i]!.startedAt!.getTime()).toBeGreaterThanOrEqual(
+        jobs[i - 1]!.finishedAt!.getTime(),
+      );
     expect(await db.prisma.syncJob.count({ where: { connectorId: disabled.id } })).toBe(0);
   }, 300_000);
 });

@@ -10,11 +10,9 @@ import type { PrismaClient } from '@scaidrive/db';
 import {
   createBoss,
   DEFAULT_QUEUE_SETTINGS,
+  enqueueSync,
   ensureQueues,
   PgBoss,
-  QUEUE_CONNECTOR_SYNC,
-  syncSendOptions,
-  type SyncJobPayload,
 } from '@scaidrive/jobs';
 import { Worker, type SyncRunner, type SyncRunRequest } from '@scaidrive/worker';
 import {
@@ -110,23 +108,17 @@ async function connector(
 
 /** What the API does on POST …/sync. */
 async function requestSync(b: PgBoss, connectorId: string): Promise<string> {
-  const jobId = newId('job');
-  const payload: SyncJobPayload = {
-    job_id: jobId,
-    tenant_id: tenantId,
-    connector_id: connectorId,
-    full_sync: false,
-    trigger: 'manual',
-    confirm_deletes: false,
-    continuation: 0,
-  };
-  await prisma.syncJob.create({
-    data: { id: jobId, tenantId, connectorId, status: 'queued', trigger: 'manual' },
-  });
-  const qid = await b.send(QUEUE_CONNECTOR_SYNC, payload, syncSendOptions(connectorId));
-  expect(qid).not.toBeNull();
-  await prisma.syncJob.update({ where: { id: jobId }, data: { queueJobId: qid } });
-  return jobId;
+  const enqueued = await prisma.$transaction((tx) =>
+    enqueueSync(tx, b, {
+      tenantId,
+      connectorId,
+      fullSync: false,
+      confirmDeletes: false,
+      trigger: 'manual',
+    }),
+  );
+  expect(enqueued).not.toBeNull();
+  return enqueued!.jobId;
 }
 
 async function waitFor<T>(

@@ -2,8 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createPrismaClient, freePort, migrate, startEmbeddedPostgres, type EmbeddedPostgres, type PrismaClient } from '@scaidrive/db';
-import { createShare, createTenant, createUser, migrationsDir, writeSampleTree } from '@scaidrive/testkit';
+import {
+  createPrismaClient,
+  freePort,
+  migrate,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+  type PrismaClient,
+} from '@scaidrive/db';
+import {
+  createShare,
+  createTenant,
+  createUser,
+  migrationsDir,
+  writeSampleTree,
+} from '@scaidrive/testkit';
 import { Fleet, waitUntil } from './fleet-helpers.js';
 
 /**
@@ -20,7 +33,11 @@ let fleet: Fleet;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'pg-restart-'));
   port = await freePort();
-  pgServer = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port, database: 'scaidrive' });
+  pgServer = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'pg'),
+    port,
+    database: 'scaidrive',
+  });
   await migrate({ connectionString: pgServer.connectionString, migrationsDir });
   prisma = createPrismaClient({ connectionString: pgServer.connectionString, poolSize: 2 });
 }, 120_000);
@@ -34,7 +51,9 @@ afterAll(async () => {
 
 async function readyz(healthPort: number): Promise<number> {
   try {
-    return (await fetch(`http://127.0.0.1:${healthPort}/readyz`, { signal: AbortSignal.timeout(5000) })).status;
+    return (
+      await fetch(`http://127.0.0.1:${healthPort}/readyz`, { signal: AbortSignal.timeout(5000) })
+    ).status;
   } catch {
     return 0;
   }
@@ -62,7 +81,11 @@ describe('PostgreSQL restart under a running worker', () => {
     await waitUntil(async () => (await readyz(healthPort)) === 503, 30_000, 'readyz 503');
     expect(worker.proc.exitCode).toBeNull();
 
-    pgServer = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port, database: 'scaidrive' });
+    pgServer = await startEmbeddedPostgres({
+      dataDir: path.join(dir, 'pg'),
+      port,
+      database: 'scaidrive',
+    });
     await waitUntil(async () => (await readyz(healthPort)) === 200, 90_000, 'readyz 200 again');
     expect(worker.proc.exitCode).toBeNull();
 

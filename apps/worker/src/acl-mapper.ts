@@ -15,7 +15,10 @@ export function createAclMapper(mappings: IdentityMapping[]): AclMapper {
   }
   const find = (p: SourcePrincipal): IdentityMapping | undefined => {
     if (p.kind === 'sid') {
-      return byKey.get(p.id.toUpperCase()) ?? (p.name ? byKey.get(p.name.normalize('NFC').toLowerCase()) : undefined);
+      return (
+        byKey.get(p.id.toUpperCase()) ??
+        (p.name ? byKey.get(p.name.normalize('NFC').toLowerCase()) : undefined)
+      );
     }
     return byKey.get(p.id.toLowerCase());
   };

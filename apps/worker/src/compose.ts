@@ -37,9 +37,18 @@ export async function composeWorker(options: ComposeWorkerOptions): Promise<Work
   const ownsPrisma = !options.prisma;
   const ownsBoss = !options.boss;
   const prisma =
-    options.prisma ?? createPrismaClient({ connectionString: options.databaseUrl, poolSize: config.DATABASE_POOL_SIZE });
+    options.prisma ??
+    createPrismaClient({
+      connectionString: options.databaseUrl,
+      poolSize: config.DATABASE_POOL_SIZE,
+    });
   const boss =
-    options.boss ?? createBoss({ connectionString: options.databaseUrl, role: 'worker', poolSize: config.DATABASE_POOL_SIZE });
+    options.boss ??
+    createBoss({
+      connectionString: options.databaseUrl,
+      role: 'worker',
+      poolSize: config.DATABASE_POOL_SIZE,
+    });
   if (ownsBoss) {
     boss.on('error', (err) => logger.error('queue error', { err }));
     await boss.start();

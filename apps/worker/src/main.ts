@@ -23,10 +23,17 @@ async function main(): Promise<void> {
     defaultMeta: { service: 'worker' },
   });
   if (!config.DATABASE_URL || !config.secretKeys) {
-    logger.error('start:worker needs DATABASE_URL and SECRET_KEYS (`pnpm start` runs the embedded default instead)');
+    logger.error(
+      'start:worker needs DATABASE_URL and SECRET_KEYS (`pnpm start` runs the embedded default instead)',
+    );
     process.exit(1);
   }
-  const runtime = await composeWorker({ config, logger, databaseUrl: config.DATABASE_URL, secretKeys: config.secretKeys });
+  const runtime = await composeWorker({
+    config,
+    logger,
+    databaseUrl: config.DATABASE_URL,
+    secretKeys: config.secretKeys,
+  });
   await runtime.start();
   const stop = (signal: string): void => {
     logger.info('signal received', { signal });
@@ -42,6 +49,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -1,12 +1,6 @@
-import { newId, type Logger } from '@scaidrive/core';
+import type { Logger } from '@scaidrive/core';
 import type { PrismaClient } from '@scaidrive/db';
-import {
-  fromPrisma,
-  PgBoss,
-  QUEUE_CONNECTOR_SYNC,
-  syncSendOptions,
-  type SyncJobPayload,
-} from '@scaidrive/jobs';
+import { enqueueSync, type PgBoss } from '@scaidrive/jobs';
 import type { WorkerMetrics } from './metrics.js';
 
 /**
@@ -58,33 +52,15 @@ export class Scheduler {
          FOR UPDATE SKIP LOCKED`;
       const c = rows[0];
       if (!c) return 'skipped';
-      const jobId = newId('job');
-      const payload: SyncJobPayload = {
-        job_id: jobId,
-        tenant_id: c.tenant_id,
-        connector_id: c.id,
-        full_sync: c.full_sync_required,
+      const enqueued = await enqueueSync(tx, this.boss, {
+        tenantId: c.tenant_id,
+        connectorId: c.id,
+        fullSync: c.full_sync_required,
+        confirmDeletes: false,
         trigger: 'schedule',
-        confirm_deletes: false,
-        continuation: 0,
-      };
-      const queueJobId = await this.boss.send(QUEUE_CONNECTOR_SYNC, payload, {
-        ...syncSendOptions(c.id),
-        db: fromPrisma(tx),
       });
       // null: a sync of this connector is already queued or running; it sets next_sync_at when done.
-      if (!queueJobId) return 'busy';
-      await tx.syncJob.create({
-        data: {
-          id: jobId,
-          tenantId: c.tenant_id,
-          connectorId: c.id,
-          status: 'queued',
-          trigger: 'schedule',
-          fullSync: c.full_sync_required,
-          queueJobId,
-        },
-      });
+      if (!enqueued) return 'busy';
       await tx.connector.update({ where: { id: c.id }, data: { status: 'queued' } });
       return 'enqueued';
     });

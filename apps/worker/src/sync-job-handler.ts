@@ -99,7 +99,8 @@ export class SyncJobHandler {
       void this.prisma.syncJob
         .findUnique({ where: { id: job.id }, select: { cancelRequestedAt: true } })
         .then((r) => {
-          if (r?.cancelRequestedAt) ac.abort('cancelled' satisfies StopReason);
+          // A missing row means the connector (and its jobs) was deleted: stop as if cancelled.
+          if (!r || r.cancelRequestedAt) ac.abort('cancelled' satisfies StopReason);
         })
         .catch(() => undefined);
     }, this.options.cancelPollMs);
@@ -266,8 +267,9 @@ export class SyncJobHandler {
     const interval = connector.syncIntervalMinutes;
     const next = interval > 0 ? new Date(now.getTime() + interval * 60_000) : null;
     const connectorStatus = status === 'failed' ? 'error' : 'idle';
+    // updateMany: the rows may be gone (connector deleted mid-run); that must not fail the handler.
     await this.prisma.$transaction([
-      this.prisma.syncJob.update({
+      this.prisma.syncJob.updateMany({
         where: { id: job.id },
         data: {
           status,
@@ -320,7 +322,7 @@ export class SyncJobHandler {
   ): Promise<void> {
     const text = `Attempt ${qjob.retryCount + 1} of ${qjob.retryLimit + 1} failed (${code}): ${message}; retrying`;
     await this.prisma.$transaction([
-      this.prisma.syncJob.update({
+      this.prisma.syncJob.updateMany({
         where: { id: job.id },
         data: { status: 'queued', ...progressColumns(progress), message: text },
       }),

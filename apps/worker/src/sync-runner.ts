@@ -1,5 +1,10 @@
 import { AppError, ErrorCode, type Config, type Logger, type SecretBox } from '@scaidrive/core';
-import { createFileStateStore, decryptConnectorConfig, type Connector, type PrismaClient } from '@scaidrive/db';
+import {
+  createFileStateStore,
+  decryptConnectorConfig,
+  type Connector,
+  type PrismaClient,
+} from '@scaidrive/db';
 import type { Drive } from '@scaidrive/drive';
 import {
   runSync,
@@ -31,14 +36,20 @@ export function engineDirection(direction: string): SyncDirection {
   if (direction === 'bidirectional') return 'both';
   if (direction.startsWith('scaidrive_to_')) return 'target_to_source';
   if (direction.endsWith('_to_scaidrive')) return 'source_to_target';
-  throw new AppError(ErrorCode.CONFIG_INVALID, `Unknown sync_direction "${direction}"`, { action: 'fail_job' });
+  throw new AppError(ErrorCode.CONFIG_INVALID, `Unknown sync_direction "${direction}"`, {
+    action: 'fail_job',
+  });
 }
 
 function filterSet(json: unknown): FilterSet | undefined {
   if (!json || typeof json !== 'object') return undefined;
   const o = json as { extensions?: unknown; patterns?: unknown };
-  const extensions = Array.isArray(o.extensions) ? o.extensions.filter((x): x is string => typeof x === 'string') : [];
-  const patterns = Array.isArray(o.patterns) ? o.patterns.filter((x): x is string => typeof x === 'string') : [];
+  const extensions = Array.isArray(o.extensions)
+    ? o.extensions.filter((x): x is string => typeof x === 'string')
+    : [];
+  const patterns = Array.isArray(o.patterns)
+    ? o.patterns.filter((x): x is string => typeof x === 'string')
+    : [];
   return extensions.length || patterns.length ? { extensions, patterns } : undefined;
 }
 
@@ -52,7 +63,9 @@ export function createEngineRunner(deps: EngineRunnerDeps): SyncRunner {
     const log = deps.logger.child({ job_id: payload.job_id, connector_id: connector.id });
     const cfg = decryptConnectorConfig(connector, deps.secrets);
     if (cfg.kind === 'local' && !deps.config.ENABLE_LOCAL_CONNECTORS) {
-      throw new AppError(ErrorCode.CONFIG_INVALID, 'Local connectors are disabled on this worker', { action: 'fail_job' });
+      throw new AppError(ErrorCode.CONFIG_INVALID, 'Local connectors are disabled on this worker', {
+        action: 'fail_job',
+      });
     }
     let source: FileTree | undefined;
     try {
@@ -63,7 +76,8 @@ export function createEngineRunner(deps: EngineRunnerDeps): SyncRunner {
         config: deps.config,
         logger: log,
         signal,
-        onThrottle: (ms) => deps.metrics.throttleWaitSeconds.inc({ kind: connector.kind }, ms / 1000),
+        onThrottle: (ms) =>
+          deps.metrics.throttleWaitSeconds.inc({ kind: connector.kind }, ms / 1000),
       });
       const target = deps.drive.shareTree({
         tenantId: connector.tenantId,
@@ -74,8 +88,16 @@ export function createEngineRunner(deps: EngineRunnerDeps): SyncRunner {
       });
       // target_path is created when it does not exist yet.
       await target.mkdir('', signal);
-      const state = createFileStateStore(deps.prisma, { tenantId: connector.tenantId, connectorId: connector.id });
-      const options = await syncOptions(deps, connector, payload.full_sync, payload.confirm_deletes);
+      const state = createFileStateStore(deps.prisma, {
+        tenantId: connector.tenantId,
+        connectorId: connector.id,
+      });
+      const options = await syncOptions(
+        deps,
+        connector,
+        payload.full_sync,
+        payload.confirm_deletes,
+      );
       const summary = await runSync({
         source,
         target,
@@ -84,7 +106,8 @@ export function createEngineRunner(deps: EngineRunnerDeps): SyncRunner {
         signal,
         onProgress: (p) => onProgress(p),
         onEvent: (e) => {
-          if (e.type === 'item_error') deps.metrics.fileErrors.inc({ kind: connector.kind, code: e.code });
+          if (e.type === 'item_error')
+            deps.metrics.fileErrors.inc({ kind: connector.kind, code: e.code });
           log.debug('sync event', { event: e });
         },
       });
@@ -114,7 +137,10 @@ async function syncOptions(
     transferConcurrency: deps.config.TRANSFER_CONCURRENCY,
     cursors: {
       source: connector.fullSyncRequired ? null : connector.sourceCursor,
-      target: connector.fullSyncRequired || connector.targetCursor === null ? null : String(connector.targetCursor),
+      target:
+        connector.fullSyncRequired || connector.targetCursor === null
+          ? null
+          : String(connector.targetCursor),
     },
     syncMetadata: connector.syncMetadata ?? false,
     syncVersions: connector.syncVersions ?? false,
@@ -129,7 +155,11 @@ async function syncOptions(
   return options;
 }
 
-async function finish(deps: EngineRunnerDeps, connector: Connector, summary: SyncSummary): Promise<SyncRunResult> {
+async function finish(
+  deps: EngineRunnerDeps,
+  connector: Connector,
+  summary: SyncSummary,
+): Promise<SyncRunResult> {
   const p = summary.progress;
   const progress = {
     filesScanned: p.filesScanned,
@@ -147,7 +177,9 @@ async function finish(deps: EngineRunnerDeps, connector: Connector, summary: Syn
       where: { id: connector.id },
       data: {
         ...(summary.cursors.source !== undefined ? { sourceCursor: summary.cursors.source } : {}),
-        ...(summary.cursors.target !== undefined ? { targetCursor: BigInt(summary.cursors.target) } : {}),
+        ...(summary.cursors.target !== undefined
+          ? { targetCursor: BigInt(summary.cursors.target) }
+          : {}),
       },
     });
   }
@@ -160,5 +192,7 @@ async function finish(deps: EngineRunnerDeps, connector: Connector, summary: Syn
 }
 
 function jsonSafe(summary: SyncSummary): unknown {
-  return JSON.parse(JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  return JSON.parse(
+    JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+  );
 }

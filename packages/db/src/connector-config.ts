@@ -68,7 +68,12 @@ export function normalizeBasePath(p: string | null | undefined): string {
 export function decryptConnectorConfig(c: Connector, secrets: SecretBox): AnyConnectorConfig {
   const dec = (env: string | null, field: string): string | null =>
     env ? secrets.decrypt(env, secretContext(c.id, field)) : null;
-  const base = { id: c.id, tenantId: c.tenantId, name: c.name, basePath: normalizeBasePath(c.basePath) };
+  const base = {
+    id: c.id,
+    tenantId: c.tenantId,
+    name: c.name,
+    basePath: normalizeBasePath(c.basePath),
+  };
   if (c.kind === 'smb') {
     return {
       ...base,
@@ -85,7 +90,12 @@ export function decryptConnectorConfig(c: Connector, secrets: SecretBox): AnyCon
   }
   if (c.kind === 'local') {
     // Keep the leading slash: the base path of a local connector is an absolute directory.
-    return { ...base, basePath: c.basePath ?? '', kind: 'local', syncHiddenFiles: c.syncHiddenFiles ?? false };
+    return {
+      ...base,
+      basePath: c.basePath ?? '',
+      kind: 'local',
+      syncHiddenFiles: c.syncHiddenFiles ?? false,
+    };
   }
   return {
     ...base,

@@ -1,2 +1,3 @@
 export * from './catalogue.js';
 export * from './boss.js';
+export * from './enqueue.js';

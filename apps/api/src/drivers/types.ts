@@ -8,46 +8,11 @@
  * `signal` aborts.
  */
 
-interface ConnectorConfigBase {
-  id: string;
-  tenantId: string;
-  name: string;
-  /** Folder inside the source used as the root, `/`-separated, no leading/trailing slash ('' = root). */
-  basePath: string;
-}
+import type { ConnectorConfig, SharePointConnectorConfig, SmbConnectorConfig } from '@scaidrive/db';
 
-export interface SmbConnectorConfig extends ConnectorConfigBase {
-  kind: 'smb';
-  serverHost: string;
-  serverPort: number;
-  shareName: string;
-  domain: string | null;
-  username: string;
-  /** Decrypted. */
-  password: string;
-  syncHiddenFiles: boolean;
-  syncSystemFiles: boolean;
-}
-
-export interface SharePointConnectorConfig extends ConnectorConfigBase {
-  kind: 'sharepoint';
-  siteUrl: string;
-  siteId: string | null;
-  driveId: string | null;
-  libraryName: string;
-  azureTenantId: string;
-  azureClientId: string;
-  authType: 'app_auth' | 'user_auth';
-  /** Decrypted (app_auth with a secret). */
-  azureClientSecret: string | null;
-  /** Decrypted PEM certificate + private key (app_auth with a certificate). */
-  azureCertificate: string | null;
-  /** Decrypted serialized MSAL token cache (user_auth, once authorised). */
-  tokenCache: string | null;
-  authorizedAccountId: string | null;
-}
-
-export type ConnectorConfig = SmbConnectorConfig | SharePointConnectorConfig;
+// The decrypted configuration drivers receive is defined (and decrypted) in packages/db, which the
+// worker shares.
+export type { ConnectorConfig, SmbConnectorConfig, SharePointConnectorConfig } from '@scaidrive/db';
 export type ConnectorKind = ConnectorConfig['kind'];
 
 /** Error codes a probe may report (the `error` of `POST …/test`). */

@@ -1,5 +1,17 @@
-import { newId, ValidationError, type FieldIssue, type SecretBox } from '@scaidrive/core';
-import type { Connector, Prisma, PrismaClient } from '@scaidrive/db';
+import {
+  NotFoundError,
+  newId,
+  ValidationError,
+  type FieldIssue,
+  type SecretBox,
+} from '@scaidrive/core';
+import {
+  decryptConnectorConfig,
+  secretContext,
+  type Connector,
+  type Prisma,
+  type PrismaClient,
+} from '@scaidrive/db';
 import type { components } from '../generated/openapi.js';
 import type { ConnectorConfig, ConnectorKind } from '../drivers/types.js';
 import type { HostGuard } from '../security/host-guard.js';
@@ -82,9 +94,7 @@ const FULL_SYNC_FIELDS = new Set([
 /** Changing any of these invalidates a user_auth token cache. */
 const REAUTH_FIELDS = new Set(['azure_tenant_id', 'azure_client_id', 'auth_type', 'site_url']);
 
-export function secretContext(connectorId: string, field: string): string {
-  return `connector:${connectorId}:${field}`;
-}
+export { secretContext };
 
 export interface ListOptions {
   limit: number;
@@ -306,38 +316,9 @@ export class ConnectorService {
 
   /** The decrypted configuration a driver needs. Never log or return it. */
   driverConfig(c: Connector): ConnectorConfig {
-    const dec = (env: string | null, field: string) =>
-      env ? this.secrets.decrypt(env, secretContext(c.id, field)) : null;
-    const base = { id: c.id, tenantId: c.tenantId, name: c.name, basePath: c.basePath ?? '' };
-    if (c.kind === 'smb') {
-      return {
-        ...base,
-        kind: 'smb',
-        serverHost: c.serverHost ?? '',
-        serverPort: c.serverPort ?? 445,
-        shareName: c.shareName ?? '',
-        domain: c.domain,
-        username: c.username ?? '',
-        password: dec(c.passwordEnc, 'password') ?? '',
-        syncHiddenFiles: c.syncHiddenFiles ?? false,
-        syncSystemFiles: c.syncSystemFiles ?? false,
-      };
-    }
-    return {
-      ...base,
-      kind: 'sharepoint',
-      siteUrl: c.siteUrl ?? '',
-      siteId: c.siteId,
-      driveId: c.driveId,
-      libraryName: c.libraryName ?? 'Documents',
-      azureTenantId: c.azureTenantId ?? '',
-      azureClientId: c.azureClientId ?? '',
-      authType: c.authType === 'user_auth' ? 'user_auth' : 'app_auth',
-      azureClientSecret: dec(c.azureClientSecretEnc, 'azure_client_secret'),
-      azureCertificate: dec(c.azureCertificateEnc, 'azure_certificate'),
-      tokenCache: dec(c.tokenCacheEnc, 'token_cache'),
-      authorizedAccountId: c.authorizedAccountId,
-    };
+    const config = decryptConnectorConfig(c, this.secrets);
+    if (config.kind === 'local') throw new NotFoundError('Connector');
+    return config;
   }
 
   /** Checks what the schema cannot and returns the column values of the plain fields given. */

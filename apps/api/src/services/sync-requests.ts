@@ -7,14 +7,7 @@ import {
   newId,
 } from '@scaidrive/core';
 import type { Connector, PrismaClient, SyncJob, Tx } from '@scaidrive/db';
-import {
-  BOSS_SCHEMA,
-  fromPrisma,
-  QUEUE_CONNECTOR_SYNC,
-  syncSendOptions,
-  type PgBoss,
-  type SyncJobPayload,
-} from '@scaidrive/jobs';
+import { BOSS_SCHEMA, enqueueSync, QUEUE_CONNECTOR_SYNC, type PgBoss } from '@scaidrive/jobs';
 import type { Actor } from './actor.js';
 import type { AuditLog } from './audit.js';
 
@@ -60,38 +53,21 @@ export class SyncRequestService {
         'The connector is disabled; enable it (PATCH {"enabled": true}) first',
       );
     const fullSync = req.fullSync || connector.fullSyncRequired;
-    const jobId = newId('job');
     const now = new Date();
     now.setMilliseconds(0);
-    const payload: SyncJobPayload = {
-      job_id: jobId,
-      tenant_id: connector.tenantId,
-      connector_id: connector.id,
-      full_sync: fullSync,
-      trigger: 'manual',
-      confirm_deletes: req.confirmDeletes,
-      continuation: 0,
-    };
+    let jobId = '';
     const queued = await this.prisma.$transaction(async (tx) => {
-      const queueJobId = await this.boss.send(QUEUE_CONNECTOR_SYNC, payload, {
-        ...syncSendOptions(connector.id),
-        db: fromPrisma(tx),
+      const enqueued = await enqueueSync(tx, this.boss, {
+        tenantId: connector.tenantId,
+        connectorId: connector.id,
+        fullSync,
+        confirmDeletes: req.confirmDeletes,
+        trigger: 'manual',
+        createdBy: actor.principal.userId,
+        createdAt: now,
       });
-      if (!queueJobId) return false;
-      await tx.syncJob.create({
-        data: {
-          id: jobId,
-          tenantId: connector.tenantId,
-          connectorId: connector.id,
-          status: 'queued',
-          trigger: 'manual',
-          fullSync,
-          confirmDeletes: req.confirmDeletes,
-          queueJobId,
-          createdBy: actor.principal.userId,
-          createdAt: now,
-        },
-      });
+      if (!enqueued) return false;
+      jobId = enqueued.jobId;
       const updated = await tx.connector.updateMany({
         where: { id: connector.id, tenantId: connector.tenantId, status: { not: 'disabled' } },
         data: { status: 'queued', statusMessage: null },

@@ -7,7 +7,9 @@ import type { SourceFactory } from './registry.js';
 export const localSource: SourceFactory = async (config) => {
   if (config.kind !== 'local') throw new AppError(ErrorCode.INTERNAL, 'not a local connector');
   if (!path.isAbsolute(config.basePath)) {
-    throw new AppError(ErrorCode.CONFIG_INVALID, 'A local connector needs an absolute base_path', { action: 'fail_job' });
+    throw new AppError(ErrorCode.CONFIG_INVALID, 'A local connector needs an absolute base_path', {
+      action: 'fail_job',
+    });
   }
   return createLocalTree(config.basePath);
 };

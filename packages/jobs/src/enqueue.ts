@@ -1,0 +1,62 @@
+import { newId } from '@scaidrive/core';
+import type { Tx } from '@scaidrive/db';
+import { fromPrisma, type PgBoss } from 'pg-boss';
+import { QUEUE_CONNECTOR_SYNC, syncSendOptions, type SyncJobPayload } from './catalogue.js';
+
+export interface EnqueueSyncInput {
+  tenantId: string;
+  connectorId: string;
+  fullSync: boolean;
+  confirmDeletes: boolean;
+  trigger: SyncJobPayload['trigger'];
+  createdBy?: string | null;
+  createdAt?: Date;
+}
+
+export interface EnqueuedSync {
+  jobId: string;
+  queueJobId: string;
+}
+
+/**
+ * Records a sync job and sends its queue job inside the caller's transaction (both or neither).
+ * Returns null when a sync of the connector is already queued or running: the queue's `exclusive`
+ * policy (singletonKey = connector id, a unique index) makes exactly one of concurrent senders win,
+ * across every API pod and scheduler.
+ */
+export async function enqueueSync(
+  tx: Tx,
+  boss: PgBoss,
+  input: EnqueueSyncInput,
+): Promise<EnqueuedSync | null> {
+  const jobId = newId('job');
+  const payload: SyncJobPayload = {
+    job_id: jobId,
+    tenant_id: input.tenantId,
+    connector_id: input.connectorId,
+    full_sync: input.fullSync,
+    trigger: input.trigger,
+    confirm_deletes: input.confirmDeletes,
+    continuation: 0,
+  };
+  const queueJobId = await boss.send(QUEUE_CONNECTOR_SYNC, payload, {
+    ...syncSendOptions(input.connectorId),
+    db: fromPrisma(tx),
+  });
+  if (!queueJobId) return null;
+  await tx.syncJob.create({
+    data: {
+      id: jobId,
+      tenantId: input.tenantId,
+      connectorId: input.connectorId,
+      status: 'queued',
+      trigger: input.trigger,
+      fullSync: input.fullSync,
+      confirmDeletes: input.confirmDeletes,
+      queueJobId,
+      createdBy: input.createdBy ?? null,
+      ...(input.createdAt ? { createdAt: input.createdAt } : {}),
+    },
+  });
+  return { jobId, queueJobId };
+}
