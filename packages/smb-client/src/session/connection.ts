@@ -6,7 +6,7 @@ import type { Signer } from '../crypto/signing.js';
 import { protocolError, unreachable } from '../errors.js';
 import { NtStatus } from '../ntstatus.js';
 import { COMMAND_NAMES, Command, HeaderFlag } from '../wire/constants.js';
-import { FrameDecoder, frameHeader } from '../wire/framing.js';
+import { FrameReceiver, frameHeader } from '../wire/framing.js';
 import {
   HEADER_SIZE,
   readHeader,
@@ -85,11 +85,13 @@ export interface ConnectionOptions {
  */
 export class Connection extends EventEmitter {
   private socket!: Socket;
-  private readonly decoder: FrameDecoder;
+  private readonly receiver: FrameReceiver;
   private nextMessageId = 0n;
   private credits = 1;
   private readonly pending = new Map<bigint, Pending>();
-  private readonly creditWaiters: { need: number; go: () => void }[] = [];
+  /** Requests that hold credits but are not transmitted yet. */
+  private grantedUnsent = 0;
+  private readonly creditWaiters: { need: number; go: () => void; fail: (e: Error) => void }[] = [];
   private readonly sessions = new Map<bigint, SessionCrypto>();
   private sweeper: NodeJS.Timeout | undefined;
   private closedError: AppError | undefined;
@@ -100,7 +102,7 @@ export class Connection extends EventEmitter {
   private constructor(readonly opts: ConnectionOptions) {
     super();
     this.creditTarget = opts.creditTarget ?? 512;
-    this.decoder = new FrameDecoder((f) => this.onFrame(f));
+    this.receiver = new FrameReceiver((f) => this.onFrame(f));
   }
 
   static open(opts: ConnectionOptions): Promise<Connection> {
@@ -119,7 +121,23 @@ export class Connection extends EventEmitter {
   private start(): Promise<void> {
     const { host, port, connectTimeoutMs } = this.opts;
     return new Promise((resolve, reject) => {
-      const sock = netConnect({ host, port, noDelay: true });
+      const sock = netConnect({
+        host,
+        port,
+        noDelay: true,
+        onread: {
+          buffer: () => this.receiver.nextBuffer(),
+          callback: (nread: number) => {
+            try {
+              this.receiver.onRead(nread);
+            } catch (err) {
+              this.fail(err as AppError);
+              return false;
+            }
+            return true;
+          },
+        },
+      });
       this.socket = sock;
       const timer = setTimeout(() => {
         sock.destroy();
@@ -145,13 +163,6 @@ export class Connection extends EventEmitter {
       sock.once('connect', () => {
         clearTimeout(timer);
         sock.off('error', onError);
-        sock.on('data', (chunk: Buffer) => {
-          try {
-            this.decoder.push(chunk);
-          } catch (err) {
-            this.fail(err as AppError);
-          }
-        });
         sock.on('error', (err) => {
           const code = (err as NodeJS.ErrnoException).code ?? 'ERROR';
           this.fail(
@@ -197,7 +208,7 @@ export class Connection extends EventEmitter {
     const all = [...this.pending.values()];
     this.pending.clear();
     for (const p of all) p.reject(err);
-    for (const w of this.creditWaiters.splice(0)) w.go();
+    for (const w of this.creditWaiters.splice(0)) w.fail(err);
     this.emit('close', err);
   }
 
@@ -218,21 +229,47 @@ export class Connection extends EventEmitter {
     }
   }
 
-  private async acquireCredits(need: number): Promise<void> {
-    while (!this.closedError && this.credits < need) {
-      if (this.pending.size === 0 && this.creditWaiters.length === 0 && this.credits < need) {
-        // Nothing in flight will grant more: the server starved us.
-        throw protocolError('no SMB credits available', { need, have: this.credits });
-      }
-      await new Promise<void>((go) => this.creditWaiters.push({ need, go }));
+  /**
+   * Takes `need` credits, in FIFO order: a waiter's credits are reserved when it is woken, so later
+   * callers never overtake it.
+   */
+  private acquireCredits(need: number): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    if (this.creditWaiters.length === 0 && this.credits >= need) {
+      this.credits -= need;
+      this.grantedUnsent++;
+      return Promise.resolve();
     }
-    if (this.closedError) throw this.closedError;
-    this.credits -= need;
+    if (this.pending.size === 0 && this.grantedUnsent === 0 && this.creditWaiters.length === 0) {
+      // Nothing in flight will grant more: the server starved us.
+      return Promise.reject(
+        protocolError('no SMB credits available', { need, have: this.credits }),
+      );
+    }
+    return new Promise((go, fail) => this.creditWaiters.push({ need, go, fail }));
   }
 
   private wakeCreditWaiters(): void {
     while (this.creditWaiters.length > 0 && this.credits >= this.creditWaiters[0]!.need) {
-      this.creditWaiters.shift()!.go();
+      const w = this.creditWaiters.shift()!;
+      this.credits -= w.need;
+      this.grantedUnsent++;
+      w.go();
+    }
+  }
+
+  private checkStarved(): void {
+    if (
+      this.pending.size === 0 &&
+      this.grantedUnsent === 0 &&
+      this.creditWaiters.length > 0 &&
+      this.credits < this.creditWaiters[0]!.need
+    ) {
+      const err = protocolError('no SMB credits available', {
+        need: this.creditWaiters[0]!.need,
+        have: this.credits,
+      });
+      for (const w of this.creditWaiters.splice(0)) w.fail(err);
     }
   }
 
@@ -263,6 +300,9 @@ export class Connection extends EventEmitter {
           this.transmit(reqs, charges, opts, deferred);
         } catch (err) {
           for (const d of deferred) d.reject(err as Error);
+        } finally {
+          this.grantedUnsent--;
+          this.checkStarved();
         }
       },
       (err: Error) => {
@@ -456,6 +496,7 @@ export class Connection extends EventEmitter {
     }
     this.pending.delete(header.messageId);
     p.resolve({ header, message, encrypted });
+    this.checkStarved();
   }
 
   /** Message ids currently awaiting an answer. */

@@ -69,3 +69,81 @@ export function frameHeader(length: number): Buffer {
   h.writeUInt32BE(length);
   return h;
 }
+
+/**
+ * Zero-copy receiver for `net.connect({ onread })`: while a large frame is being received, the socket
+ * reads straight into the frame's own buffer; small frames and headers go through a reused scratch
+ * buffer. No per-chunk allocations and at most one copy of small pieces.
+ */
+export class FrameReceiver {
+  private readonly scratch: Buffer;
+  private frame: Buffer | null = null;
+  private filled = 0;
+  private readonly hdr = Buffer.alloc(4);
+  private hdrFill = 0;
+  private given: Buffer;
+
+  constructor(
+    private readonly onFrame: (frame: Buffer) => void,
+    scratchSize = 64 * 1024,
+    private readonly maxFrame = MAX_FRAME,
+  ) {
+    this.scratch = Buffer.allocUnsafe(scratchSize);
+    this.given = this.scratch;
+  }
+
+  /** The buffer the next socket read should fill. */
+  nextBuffer(): Buffer {
+    const f = this.frame;
+    if (f && f.length - this.filled >= 16 * 1024) {
+      this.given = f.subarray(this.filled);
+      return this.given;
+    }
+    this.given = this.scratch;
+    return this.scratch;
+  }
+
+  /** `nread` bytes arrived in the buffer returned by the last `nextBuffer()`. */
+  onRead(nread: number): void {
+    if (this.given !== this.scratch) {
+      this.filled += nread;
+      if (this.filled === this.frame!.length) this.complete();
+      return;
+    }
+    this.consume(this.scratch.subarray(0, nread));
+  }
+
+  /** Parses bytes that are not inside a frame buffer yet (copied where they must be kept). */
+  consume(bytes: Buffer): void {
+    let off = 0;
+    while (off < bytes.length) {
+      if (this.frame) {
+        const k = Math.min(bytes.length - off, this.frame.length - this.filled);
+        bytes.copy(this.frame, this.filled, off, off + k);
+        this.filled += k;
+        off += k;
+        if (this.filled === this.frame.length) this.complete();
+        continue;
+      }
+      const k = Math.min(4 - this.hdrFill, bytes.length - off);
+      bytes.copy(this.hdr, this.hdrFill, off, off + k);
+      this.hdrFill += k;
+      off += k;
+      if (this.hdrFill < 4) return;
+      this.hdrFill = 0;
+      if (this.hdr[0] !== 0) throw protocolError('bad transport header', { byte0: this.hdr[0] });
+      const len = (this.hdr[1]! << 16) | (this.hdr[2]! << 8) | this.hdr[3]!;
+      if (len > this.maxFrame) throw protocolError('frame too large', { len });
+      this.frame = Buffer.allocUnsafe(len);
+      this.filled = 0;
+      if (len === 0) this.complete();
+    }
+  }
+
+  private complete(): void {
+    const f = this.frame!;
+    this.frame = null;
+    this.filled = 0;
+    this.onFrame(f);
+  }
+}
