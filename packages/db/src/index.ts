@@ -3,3 +3,4 @@ export * from './migrate.js';
 export * from './embedded.js';
 export * from './paths.js';
 export * from './connector-config.js';
+export * from './file-state-store.js';

@@ -1,6 +1,7 @@
-import { ErrorCode, ItemError, parentPath } from '@scaidrive/core';
+import { ErrorCode, ItemError, joinPath, parentPath } from '@scaidrive/core';
 import { aclEnabled, syncAcl } from './acl.js';
 import { entryOn, newRecord, pathOn, treeOf, withRetry, type RunContext } from './context.js';
+import { conflictName } from './conflict-names.js';
 import {
   makeConflictCopy,
   propagateConflictCopy,
@@ -374,4 +375,56 @@ export async function doMetadata(ctx: RunContext, item: Item): Promise<void> {
   const b = item.base!;
   const rec = await withMetadata(ctx, item, b.kind, b);
   if (!recordsEqual(b, rec)) ctx.writer.put({ ...rec, lastSyncedAtMs: ctx.options.now() });
+}
+
+/**
+ * Runs after the deletes: the folder side's folder (now deleted, or — in a one-way run — still
+ * holding the destination's unsynced items, then moved to a conflict name) gives way to the file.
+ */
+export async function doFolderToFile(
+  ctx: RunContext,
+  folders: FolderRegistry,
+  op: Extract<Op, { type: 'folder_to_file' }>,
+): Promise<void> {
+  const f = op.fileSide;
+  const F = otherSide(f);
+  const tree = treeOf(ctx, F);
+  const path = pathOn(op.item, F);
+  const now = await tree.stat(path, ctx.signal);
+  if (now?.kind === 'folder') {
+    if (!op.moveAside || !tree.capabilities.move || !tree.move)
+      throw new ItemError(
+        ErrorCode.NAME_CONFLICT,
+        `The ${f} has a file where the ${F} has a folder that still holds unsynced items; ` +
+          'move one of them',
+      );
+    const folder = entryOn(op.item, F)!;
+    for (let n = 1; ; n++) {
+      const name = conflictName(folder.name, folder.mtimeMs, tree.label, n, 'folder');
+      const dest = joinPath(parentPath(path), name);
+      if (n > 50)
+        throw new ItemError(ErrorCode.NAME_CONFLICT, `No free conflict name for ${op.item.path}`);
+      if (await tree.stat(dest, ctx.signal)) continue;
+      await withRetry(ctx, op.item.path, () => tree.move!(path, dest, { signal: ctx.signal }));
+      ctx.acct.count('conflicts');
+      ctx.acct.emit({
+        type: 'conflict',
+        path: op.item.path,
+        resolution: `${f} (origin) wins; the ${F} folder was kept as "${name}"`,
+      });
+      break;
+    }
+    for await (const batch of ctx.state.descendants(op.item.key, ctx.options.batchSize))
+      for (const r of batch) ctx.writer.remove(r.pathKey);
+  } else if (now) {
+    throw new ItemError(ErrorCode.PRECONDITION_FAILED, `${op.item.path} changed on the ${F}`);
+  }
+  const fileItem: Item = { ...op.item, [F]: null };
+  await doCopy(ctx, folders, {
+    type: 'copy',
+    item: fileItem,
+    from: f,
+    preserveDest: false,
+    ensureParent: false,
+  });
 }

@@ -3,6 +3,7 @@ import { ErrorCode, ItemError } from '@scaidrive/core';
 import {
   doCopy,
   doDelete,
+  doFolderToFile,
   doMetadata,
   doMkdir,
   doReconcile,
@@ -180,6 +181,9 @@ export class Executor implements FolderRegistry {
           return null;
         case 'metadata':
           await doMetadata(ctx, op.item);
+          return null;
+        case 'folder_to_file':
+          await doFolderToFile(ctx, this, op);
           return null;
       }
     } catch (err) {

@@ -545,7 +545,8 @@ export class March {
         const F = d.folderSide;
         const f = otherSide(F);
         const walked = this.walk(this.child(folder, item, onlyOn(F), true)).then(async (inner) => {
-          if (inner[F]) {
+          if (inner[F] && this.origin === null) {
+            // Bidirectional: the folder was clean, so only excluded items or a race keep it.
             const msg =
               `The ${f} has a file where the ${F} has a folder that still holds unsynced items; ` +
               'move one of them';
@@ -554,21 +555,15 @@ export class March {
             this.putIfChanged(item, errorRecord(item, 'file', ErrorCode.NAME_CONFLICT, msg), null);
             return BOTH;
           }
-          await this.exec.submit({
-            type: 'delete',
-            item,
-            side: F,
-            kind: 'folder',
-            preserve: false,
-          });
-          const fileItem: Item = { ...item, [F]: null } as Item;
-          this.exec.defer({
-            type: 'copy',
-            item: fileItem,
-            from: f,
-            preserveDest: false,
-            ensureParent: false,
-          });
+          if (!inner[F])
+            await this.exec.submit({
+              type: 'delete',
+              item,
+              side: F,
+              kind: 'folder',
+              preserve: false,
+            });
+          this.exec.defer({ type: 'folder_to_file', item, fileSide: f, moveAside: inner[F] });
           return BOTH;
         });
         subfolders.push(walked);

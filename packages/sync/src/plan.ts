@@ -30,6 +30,7 @@ export type PlanAction =
   | 'replace_with_folder'
   | 'reconcile'
   | 'type_conflict'
+  | 'folder_to_file'
   | 'conflict'
   | 'adopt'
   | 'error'
@@ -58,6 +59,11 @@ export type Op =
   | { type: 'type_conflict'; item: Item; fileSide: SideName }
   /** Delete on `side` (run after every copy, deepest first). `preserve`: keep a conflict copy. */
   | { type: 'delete'; item: Item; side: SideName; kind: EntryKind; preserve: boolean }
+  /**
+   * After the deletes: the folder on the other side of `fileSide` gives way to the file. When it
+   * still holds items (a one-way destination's unsynced content) it is moved to a conflict name.
+   */
+  | { type: 'folder_to_file'; item: Item; fileSide: SideName; moveAside: boolean }
   /** ACL / metadata only (item unchanged). */
   | { type: 'metadata'; item: Item };
 

@@ -132,7 +132,7 @@ export class World {
       'history',
       `user-${Date.now()}-${Math.random().toString(36).slice(2)}`,
     );
-    await link(p, dest).catch(() => copyFile(p, dest));
+    await copyFile(p, dest); // a copy, not a link: the user then writes in place
   }
 
   private async saveHistoryTree(p: string): Promise<void> {
@@ -221,4 +221,66 @@ export async function leftoverTemps(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return out;
+}
+
+export type FaultKind = 'item' | 'fatal' | 'abort' | 'midstream';
+
+/**
+ * Wraps a tree so that its `n`-th mutating or reading call fails: `item` (a per-file error),
+ * `fatal` (the side becomes unreachable), `abort` (the run's AbortController fires during the
+ * call) or `midstream` (a write gets half its bytes, then the content stream breaks).
+ */
+export function faulty(
+  tree: FileTree,
+  fault: { at: number; kind: FaultKind; abort?: AbortController },
+): FileTree & { calls(): number } {
+  let n = 0;
+  const hit = (): boolean => ++n === fault.at;
+  return new Proxy(tree as FileTree & { calls(): number }, {
+    get(t, prop, receiver) {
+      if (prop === 'calls') return () => n;
+      const v = Reflect.get(t, prop, receiver);
+      if (typeof v !== 'function') return v;
+      if (!['write', 'delete', 'mkdir', 'move', 'read'].includes(String(prop))) return v.bind(t);
+      return async (...args: unknown[]) => {
+        if (hit()) {
+          switch (fault.kind) {
+            case 'item': {
+              const { ItemError } = await import('@scaidrive/core');
+              if (prop === 'write') (args[1] as import('node:stream').Readable).destroy();
+              throw new ItemError('ITEM_LOCKED', 'injected: locked');
+            }
+            case 'fatal': {
+              const { UnreachableError } = await import('@scaidrive/core');
+              if (prop === 'write') (args[1] as import('node:stream').Readable).destroy();
+              throw new UnreachableError('injected: unreachable');
+            }
+            case 'abort':
+              fault.abort?.abort('test kill');
+              break;
+            case 'midstream':
+              if (prop === 'write') {
+                const { Readable } = await import('node:stream');
+                const src = args[1] as import('node:stream').Readable;
+                const size = (args[2] as { size: number }).size;
+                let seen = 0;
+                const broken = new Readable({ read() {} });
+                broken.on('error', () => undefined); // the consumer may have given up already
+                src.on('data', (c: Buffer) => {
+                  seen += c.length;
+                  if (seen >= size / 2 || size <= 1) {
+                    broken.destroy(new Error('injected: connection reset mid-stream'));
+                    src.destroy();
+                  } else broken.push(c);
+                });
+                src.on('error', (e) => broken.destroy(e));
+                args[1] = broken;
+              }
+              break;
+          }
+        }
+        return (v as (...a: unknown[]) => unknown).apply(t, args);
+      };
+    },
+  });
 }

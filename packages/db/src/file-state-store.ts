@@ -1,0 +1,282 @@
+import { newId } from '@scaidrive/core';
+import type { PrismaClient } from './generated/prisma/client.js';
+
+/**
+ * The sync engine's `StateStore` port over the `file_states` table, scoped to one connector.
+ *
+ * The types mirror `FileStateRecord` of `@scaidrive/sync` structurally (packages/db does not
+ * import the engine). Every statement filters on tenant_id AND connector_id; reads and writes are
+ * batched (one statement per batch via `unnest`), ordering is by code point (`COLLATE "C"`), the
+ * order the engine merges in.
+ */
+
+type Kind = 'file' | 'folder';
+type Status = 'synced' | 'pending' | 'conflict' | 'error' | 'excluded' | 'deleted';
+
+export interface FileStateSide {
+  id?: string;
+  version?: string;
+  size: number;
+  mtimeMs: number;
+  hash?: string;
+}
+
+export interface FileStateRow {
+  path: string;
+  pathKey: string;
+  parentKey: string;
+  kind: Kind;
+  status: Status;
+  source: FileStateSide | null;
+  target: FileStateSide | null;
+  aclHash?: string | null;
+  metadataHash?: string | null;
+  lastSyncedAtMs?: number | null;
+  lastError?: string | null;
+  lastErrorCode?: string | null;
+  conflict?: unknown;
+}
+
+export interface FileStateStore {
+  children(parentKey: string): Promise<FileStateRow[]>;
+  get(pathKey: string): Promise<FileStateRow | null>;
+  getBySourceId(sourceId: string): Promise<FileStateRow | null>;
+  getByTargetId(targetId: string): Promise<FileStateRow | null>;
+  upsert(records: FileStateRow[]): Promise<void>;
+  remove(pathKeys: string[]): Promise<void>;
+  descendants(prefixKey: string, batchSize: number): AsyncIterable<FileStateRow[]>;
+  listByStatus(statuses: Status[], batchSize: number): AsyncIterable<FileStateRow[]>;
+  count(statuses?: Status[], kind?: Kind): Promise<number>;
+}
+
+export interface FileStateStoreScope {
+  tenantId: string;
+  connectorId: string;
+  /** Rows per statement (default 1000). */
+  chunkSize?: number;
+}
+
+const COLUMNS = `path, path_key, parent_key, kind, status,
+  source_id, source_size, source_mtime, source_version, source_hash,
+  target_id, target_version, target_size, target_mtime, target_hash,
+  acl_hash, metadata_hash, last_synced_at, last_error, last_error_code, conflict`;
+
+interface DbRow {
+  path: string;
+  path_key: string;
+  parent_key: string;
+  kind: string;
+  status: string;
+  source_id: string | null;
+  source_size: bigint | number | null;
+  source_mtime: Date | null;
+  source_version: string | null;
+  source_hash: string | null;
+  target_id: string | null;
+  target_version: string | null;
+  target_size: bigint | number | null;
+  target_mtime: Date | null;
+  target_hash: string | null;
+  acl_hash: string | null;
+  metadata_hash: string | null;
+  last_synced_at: Date | null;
+  last_error: string | null;
+  last_error_code: string | null;
+  conflict: unknown;
+}
+
+function side(
+  id: string | null,
+  version: string | null,
+  size: bigint | number | null,
+  mtime: Date | null,
+  hash: string | null,
+): FileStateSide | null {
+  if (size === null || mtime === null) return null;
+  const s: FileStateSide = { size: Number(size), mtimeMs: mtime.getTime() };
+  if (id !== null) s.id = id;
+  if (version !== null) s.version = version;
+  if (hash !== null) s.hash = hash;
+  return s;
+}
+
+function fromDb(r: DbRow): FileStateRow {
+  return {
+    path: r.path,
+    pathKey: r.path_key,
+    parentKey: r.parent_key,
+    kind: r.kind as Kind,
+    status: r.status as Status,
+    source: side(r.source_id, r.source_version, r.source_size, r.source_mtime, r.source_hash),
+    target: side(r.target_id, r.target_version, r.target_size, r.target_mtime, r.target_hash),
+    aclHash: r.acl_hash,
+    metadataHash: r.metadata_hash,
+    lastSyncedAtMs: r.last_synced_at ? r.last_synced_at.getTime() : null,
+    lastError: r.last_error,
+    lastErrorCode: r.last_error_code,
+    conflict: r.conflict ?? null,
+  };
+}
+
+const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
+
+/** `createFileStateStore(prisma, { tenantId, connectorId })` — the engine's base in Postgres. */
+export function createFileStateStore(
+  prisma: PrismaClient,
+  scope: FileStateStoreScope,
+): FileStateStore {
+  const { tenantId, connectorId } = scope;
+  const chunk = scope.chunkSize ?? 1000;
+  const query = (sql: string, ...params: unknown[]): Promise<DbRow[]> =>
+    prisma.$queryRawUnsafe<DbRow[]>(sql, tenantId, connectorId, ...params);
+  const one = async (where: string, value: string): Promise<FileStateRow | null> => {
+    const rows = await query(
+      `SELECT ${COLUMNS} FROM file_states
+        WHERE tenant_id = $1 AND connector_id = $2 AND ${where} = $3
+        ORDER BY path_key COLLATE "C" LIMIT 1`,
+      value,
+    );
+    return rows[0] ? fromDb(rows[0]) : null;
+  };
+
+  async function* paged(where: string, arg: unknown, batchSize: number) {
+    let after = '';
+    let first = true;
+    for (;;) {
+      const rows = await query(
+        `SELECT ${COLUMNS} FROM file_states
+          WHERE tenant_id = $1 AND connector_id = $2 AND ${where}
+            AND ($4::boolean OR path_key COLLATE "C" > $5)
+          ORDER BY path_key COLLATE "C" LIMIT $6`,
+        arg,
+        first,
+        after,
+        batchSize,
+      );
+      if (rows.length === 0) return;
+      yield rows.map(fromDb);
+      if (rows.length < batchSize) return;
+      after = rows[rows.length - 1]!.path_key;
+      first = false;
+    }
+  }
+
+  const upsertChunk = (db: Pick<PrismaClient, '$executeRawUnsafe'>, records: FileStateRow[]) => {
+    const col = <T>(f: (r: FileStateRow) => T): T[] => records.map(f);
+    return db.$executeRawUnsafe(
+      `INSERT INTO file_states (id, tenant_id, connector_id, ${COLUMNS}, updated_at)
+       SELECT u.id, $1, $2, u.path, u.path_key, u.parent_key, u.kind, u.status,
+              u.source_id, u.source_size, u.source_mtime, u.source_version, u.source_hash,
+              u.target_id, u.target_version, u.target_size, u.target_mtime, u.target_hash,
+              u.acl_hash, u.metadata_hash, u.last_synced_at, u.last_error, u.last_error_code,
+              u.conflict::jsonb, now()
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::text[], $10::bigint[], $11::timestamptz[], $12::text[], $13::text[],
+                     $14::text[], $15::text[], $16::bigint[], $17::timestamptz[], $18::text[],
+                     $19::text[], $20::text[], $21::timestamptz[], $22::text[], $23::text[],
+                     $24::text[])
+           AS u(id, path, path_key, parent_key, kind, status,
+                source_id, source_size, source_mtime, source_version, source_hash,
+                target_id, target_version, target_size, target_mtime, target_hash,
+                acl_hash, metadata_hash, last_synced_at, last_error, last_error_code, conflict)
+       ON CONFLICT (connector_id, path_key) DO UPDATE SET
+         path = EXCLUDED.path, parent_key = EXCLUDED.parent_key, kind = EXCLUDED.kind,
+         status = EXCLUDED.status,
+         source_id = EXCLUDED.source_id, source_size = EXCLUDED.source_size,
+         source_mtime = EXCLUDED.source_mtime, source_version = EXCLUDED.source_version,
+         source_hash = EXCLUDED.source_hash,
+         target_id = EXCLUDED.target_id, target_version = EXCLUDED.target_version,
+         target_size = EXCLUDED.target_size, target_mtime = EXCLUDED.target_mtime,
+         target_hash = EXCLUDED.target_hash,
+         acl_hash = EXCLUDED.acl_hash, metadata_hash = EXCLUDED.metadata_hash,
+         last_synced_at = EXCLUDED.last_synced_at, last_error = EXCLUDED.last_error,
+         last_error_code = EXCLUDED.last_error_code, conflict = EXCLUDED.conflict,
+         updated_at = now()
+       WHERE file_states.tenant_id = EXCLUDED.tenant_id`,
+      tenantId,
+      connectorId,
+      col(() => newId('fileState')),
+      col((r) => r.path),
+      col((r) => r.pathKey),
+      col((r) => r.parentKey),
+      col((r) => r.kind),
+      col((r) => r.status),
+      col((r) => r.source?.id ?? null),
+      col((r) => (r.source ? String(r.source.size) : null)),
+      col((r) => iso(r.source?.mtimeMs)),
+      col((r) => r.source?.version ?? null),
+      col((r) => r.source?.hash ?? null),
+      col((r) => r.target?.id ?? null),
+      col((r) => r.target?.version ?? null),
+      col((r) => (r.target ? String(r.target.size) : null)),
+      col((r) => iso(r.target?.mtimeMs)),
+      col((r) => r.target?.hash ?? null),
+      col((r) => r.aclHash ?? null),
+      col((r) => r.metadataHash ?? null),
+      col((r) => iso(r.lastSyncedAtMs)),
+      col((r) => r.lastError ?? null),
+      col((r) => r.lastErrorCode ?? null),
+      col((r) =>
+        r.conflict === undefined || r.conflict === null ? null : JSON.stringify(r.conflict),
+      ),
+    );
+  };
+
+  return {
+    async children(parentKey) {
+      const rows = await query(
+        `SELECT ${COLUMNS} FROM file_states
+          WHERE tenant_id = $1 AND connector_id = $2 AND parent_key = $3
+          ORDER BY path_key COLLATE "C"`,
+        parentKey,
+      );
+      return rows.map(fromDb);
+    },
+    get: (pathKey) => one('path_key', pathKey),
+    getBySourceId: (id) => one('source_id', id),
+    getByTargetId: (id) => one('target_id', id),
+    async upsert(records) {
+      if (records.length === 0) return;
+      if (records.length <= chunk) {
+        await upsertChunk(prisma, records);
+        return;
+      }
+      await prisma.$transaction(async (tx) => {
+        for (let i = 0; i < records.length; i += chunk)
+          await upsertChunk(tx, records.slice(i, i + chunk));
+      });
+    },
+    async remove(pathKeys) {
+      if (pathKeys.length === 0) return;
+      await prisma.$executeRawUnsafe(
+        `DELETE FROM file_states
+          WHERE tenant_id = $1 AND connector_id = $2 AND path_key = ANY($3::text[])`,
+        tenantId,
+        connectorId,
+        pathKeys,
+      );
+    },
+    descendants(prefixKey, batchSize) {
+      return prefixKey === ''
+        ? paged('$3::text IS NOT NULL', '', batchSize)
+        : paged(`starts_with(path_key, $3::text)`, `${prefixKey}/`, batchSize);
+    },
+    listByStatus(statuses, batchSize) {
+      return paged('status = ANY($3::text[])', statuses, batchSize);
+    },
+    async count(statuses, kind) {
+      const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM file_states
+          WHERE tenant_id = $1 AND connector_id = $2
+            AND ($3::text[] IS NULL OR status = ANY($3::text[]))
+            AND ($4::text IS NULL OR kind = $4::text)`,
+        tenantId,
+        connectorId,
+        statuses ?? null,
+        kind ?? null,
+      );
+      return rows[0]?.n ?? 0;
+    },
+  };
+}
