@@ -22,7 +22,7 @@ let otherConnectorId: string;
 async function connector(tenant: string): Promise<string> {
   const user = await createUser(db.prisma, tenant);
   const share = await createShare(db.prisma, tenant, user.id);
-  const id = newId('connector');
+  const id = newId('cnn');
   await db.prisma.connector.create({
     data: {
       id,

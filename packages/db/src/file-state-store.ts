@@ -196,7 +196,7 @@ export function createFileStateStore(
        WHERE file_states.tenant_id = EXCLUDED.tenant_id`,
       tenantId,
       connectorId,
-      col(() => newId('fileState')),
+      col(() => newId('fst')),
       col((r) => r.path),
       col((r) => r.pathKey),
       col((r) => r.parentKey),

@@ -7,11 +7,12 @@ import {
   stat,
   utimes,
   writeFile,
-  link,
   copyFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { ItemError, UnreachableError } from '@scaidrive/core';
 import { runSync } from '../engine.js';
 import { createLocalTree, type LocalTree } from '../local-tree.js';
 import { createMemoryStateStore, type MemoryStateStore } from '../memory-state.js';
@@ -246,13 +247,11 @@ export function faulty(
         if (hit()) {
           switch (fault.kind) {
             case 'item': {
-              const { ItemError } = await import('@scaidrive/core');
-              if (prop === 'write') (args[1] as import('node:stream').Readable).destroy();
+              if (prop === 'write') (args[1] as Readable).destroy();
               throw new ItemError('ITEM_LOCKED', 'injected: locked');
             }
             case 'fatal': {
-              const { UnreachableError } = await import('@scaidrive/core');
-              if (prop === 'write') (args[1] as import('node:stream').Readable).destroy();
+              if (prop === 'write') (args[1] as Readable).destroy();
               throw new UnreachableError('injected: unreachable');
             }
             case 'abort':
@@ -260,8 +259,7 @@ export function faulty(
               break;
             case 'midstream':
               if (prop === 'write') {
-                const { Readable } = await import('node:stream');
-                const src = args[1] as import('node:stream').Readable;
+                const src = args[1] as Readable;
                 const size = (args[2] as { size: number }).size;
                 let seen = 0;
                 const broken = new Readable({ read() {} });

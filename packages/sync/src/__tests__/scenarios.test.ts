@@ -20,13 +20,6 @@ function conflictCopies(snap: Snap): Record<string, string | null> {
   return Object.fromEntries(Object.entries(snap).filter(([k]) => CONFLICT_RE.test(k)));
 }
 
-function files(snap: Snap): Record<string, string> {
-  return Object.fromEntries(Object.entries(snap).filter(([, v]) => v !== null)) as Record<
-    string,
-    string
-  >;
-}
-
 async function settled(direction: SyncDirection, strategy: ConflictStrategy = 'LAST_WRITER_WINS') {
   const again = await w.sync({ direction, conflictResolution: strategy });
   expect(again.summary.status).toBe('completed');
