@@ -94,7 +94,10 @@ describe('SMB client fault handling (kill / restart / stall smbd)', () => {
         while (i < 512) {
           i++;
           if (i === 16) void samba.kill();
-          if (!ws.write(chunk)) return ws.once('drain', pump);
+          if (!ws.write(chunk)) {
+            ws.once('drain', pump);
+            return;
+          }
         }
         ws.end();
       };
