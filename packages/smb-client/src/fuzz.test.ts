@@ -350,6 +350,7 @@ describe('parser fuzzing: malformed and truncated server data → typed PROTOCOL
         if (!(err instanceof AppError) || err.code !== ErrorCode.PROTOCOL_ERROR) {
           throw new Error(
             `iteration ${i}: ${String(err)} for ${input.toString('hex').slice(0, 200)}`,
+            { cause: err },
           );
         }
         rejected++;
