@@ -4,7 +4,7 @@ import { AppError, ErrorCode, ItemError, type AppErrorOptions } from '@scaidrive
 export class NameInvalidError extends ItemError {
   constructor(reason: string, options: AppErrorOptions = {}) {
     super(ErrorCode.NAME_INVALID, `Invalid name: ${reason}`, {
-      details: [{ field: 'name', reason }],
+      details: { reason },
       ...options,
     });
   }

@@ -6,7 +6,7 @@ import {
   newId,
 } from '@scaidrive/core';
 import type { Db, PrismaClient } from './db.js';
-import { inTx } from './db.js';
+import { inTx, isUniqueViolation } from './db.js';
 import type { Principal } from './principal.js';
 
 export type UserRole = 'user' | 'tenant_admin';
@@ -69,7 +69,7 @@ export class PrincipalService {
         data.role ?? 'user',
       )
       .catch((err: unknown) => {
-        if (String(err).includes('23505')) throw new ConflictError('A user with this id exists');
+        if (isUniqueViolation(err)) throw new ConflictError('A user with this id exists');
         throw err;
       });
     return rows[0]!;

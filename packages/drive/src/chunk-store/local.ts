@@ -5,7 +5,13 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError, ErrorCode } from '@scaidrive/core';
 import { QuotaExceededError } from '../errors.js';
-import { assertChunkRef, chunkKey, type ChunkStore, type StoredChunk } from './types.js';
+import {
+  assertChunkRef,
+  chunkKey,
+  type ChunkStore,
+  type StagedChunk,
+  type StoredChunk,
+} from './types.js';
 
 const TEMP_PREFIX = '.tmp-';
 
@@ -22,10 +28,15 @@ export class LocalChunkStore implements ChunkStore {
   }
 
   async put(tenantId: string, hash: string, data: Uint8Array): Promise<void> {
+    const staged = await this.stage(tenantId, hash, data);
+    await staged.seal();
+  }
+
+  async stage(tenantId: string, hash: string, data: Uint8Array): Promise<StagedChunk> {
     const final = this.pathOf(tenantId, hash);
     const dir = path.dirname(final);
     const tmp = path.join(dir, `${TEMP_PREFIX}${hash}-${randomBytes(6).toString('hex')}`);
-    try {
+    await this.guard(tmp, dir, async () => {
       if (!this.madeDirs.has(dir)) {
         await mkdir(dir, { recursive: true });
         this.madeDirs.add(dir);
@@ -37,12 +48,30 @@ export class LocalChunkStore implements ChunkStore {
           const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
           off += bytesWritten;
         }
-        await fh.sync();
       } finally {
         await fh.close();
       }
-      await rename(tmp, final);
-      await syncDir(dir);
+    });
+    return {
+      seal: () =>
+        this.guard(tmp, dir, async () => {
+          const fh = await open(tmp, 'r+');
+          try {
+            await fh.sync();
+          } finally {
+            await fh.close();
+          }
+          await rename(tmp, final);
+          await syncDir(dir);
+        }),
+      discard: () => unlink(tmp).catch(() => undefined),
+    };
+  }
+
+  /** Runs a write step; on failure removes the temp file and maps a full volume to QUOTA_EXCEEDED. */
+  private async guard(tmp: string, dir: string, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       const code = (err as NodeJS.ErrnoException).code;
@@ -80,6 +109,35 @@ export class LocalChunkStore implements ChunkStore {
       end: range ? range.end - 1 : undefined,
       highWaterMark: 1024 * 1024,
     });
+  }
+
+  async readBuffer(
+    tenantId: string,
+    hash: string,
+    range?: { start: number; end: number },
+  ): Promise<Buffer> {
+    const file = this.pathOf(tenantId, hash);
+    const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT')
+        throw new AppError(ErrorCode.INTERNAL, `Content chunk ${hash} is missing from the store`);
+      throw err;
+    });
+    try {
+      const start = range?.start ?? 0;
+      const length = range ? range.end - range.start : (await fh.stat()).size;
+      const buf = Buffer.allocUnsafe(length);
+      let off = 0;
+      while (off < length) {
+        const { bytesRead } = await fh.read(buf, off, length - off, start + off);
+        if (bytesRead === 0) break;
+        off += bytesRead;
+      }
+      if (off !== length)
+        throw new AppError(ErrorCode.INTERNAL, `Content chunk ${hash} is shorter than expected`);
+      return buf;
+    } finally {
+      await fh.close();
+    }
   }
 
   async delete(tenantId: string, hash: string): Promise<void> {

@@ -9,7 +9,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { AppError, ErrorCode } from '@scaidrive/core';
 import { QuotaExceededError } from '../errors.js';
-import { assertChunkRef, chunkKey, type ChunkStore, type StoredChunk } from './types.js';
+import {
+  assertChunkRef,
+  chunkKey,
+  type ChunkStore,
+  type StagedChunk,
+  type StoredChunk,
+} from './types.js';
 
 export interface S3ChunkStoreOptions {
   bucket: string;
@@ -83,6 +89,12 @@ export class S3ChunkStore implements ChunkStore {
     }
   }
 
+  /** A PUT is atomic and durable when it returns: nothing left to seal. */
+  async stage(tenantId: string, hash: string, data: Uint8Array): Promise<StagedChunk> {
+    await this.put(tenantId, hash, data);
+    return { seal: async () => undefined, discard: async () => undefined };
+  }
+
   async has(tenantId: string, hash: string): Promise<boolean> {
     try {
       await this.client.send(
@@ -123,6 +135,16 @@ export class S3ChunkStore implements ChunkStore {
         throw new AppError(ErrorCode.INTERNAL, `Content chunk ${hash} is missing from the store`);
       throw err;
     }
+  }
+
+  async readBuffer(
+    tenantId: string,
+    hash: string,
+    range?: { start: number; end: number },
+  ): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const p of await this.read(tenantId, hash, range)) parts.push(p as Buffer);
+    return Buffer.concat(parts);
   }
 
   async delete(tenantId: string, hash: string): Promise<void> {

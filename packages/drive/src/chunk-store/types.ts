@@ -12,6 +12,14 @@ export interface StoredChunk extends ChunkRef {
   modifiedAt: Date;
 }
 
+/** Bytes written by `stage()` but not yet durable or visible under their address. */
+export interface StagedChunk {
+  /** fsync + rename into place (+ directory fsync): afterwards the chunk survives a crash. */
+  seal(): Promise<void>;
+  /** Drops the staged bytes (best effort; leftovers are swept by GC). */
+  discard(): Promise<void>;
+}
+
 /**
  * Where chunk bytes live. Chunks are immutable and content-addressed; the database (`chunks` rows,
  * reference counts) decides what is alive, the store only keeps bytes.
@@ -25,12 +33,24 @@ export interface ChunkStore {
    * PUT). Storing a chunk that exists is harmless. A full volume is a QuotaExceededError.
    */
   put(tenantId: string, hash: string, data: Uint8Array): Promise<void>;
+  /**
+   * The first half of `put`: the bytes are written (the buffer may be reused as soon as this
+   * resolves) but become durable and visible only with `seal()`. Lets an upload overlap many
+   * fsyncs with streaming. Drivers without a staging area store the chunk here and seal is a no-op.
+   */
+  stage(tenantId: string, hash: string, data: Uint8Array): Promise<StagedChunk>;
   has(tenantId: string, hash: string): Promise<boolean>;
   /**
    * Streams a chunk, or the byte range `[start, end)` of it. A missing chunk is an AppError
    * INTERNAL (the database says it exists: that is lost data, never an empty read).
    */
   read(tenantId: string, hash: string, range?: { start: number; end: number }): Promise<Readable>;
+  /** A chunk (or `[start, end)` of it) as one buffer: chunks are small enough to hold. */
+  readBuffer(
+    tenantId: string,
+    hash: string,
+    range?: { start: number; end: number },
+  ): Promise<Buffer>;
   /** Removes a chunk; removing a missing chunk is not an error. */
   delete(tenantId: string, hash: string): Promise<void>;
   /** Every stored chunk (for orphan sweeps and audits), in no particular order. */

@@ -10,11 +10,14 @@ export interface ByteRange {
   end: number;
 }
 
+/** Bytes of chunks read ahead of the consumer (at least one chunk). */
+const READ_AHEAD_BYTES = 16 * 1024 * 1024;
+
 /**
- * Streams a version's content (or `range` of it) chunk by chunk: the chunk list is read in pages
- * and the next chunk is opened while the current one streams. Versions are immutable and their
- * chunks outlive a concurrent prune by the GC grace period, so a reader always sees one whole
- * version.
+ * Streams a version's content (or `range` of it) chunk by chunk: the chunk list is read in pages,
+ * chunks are read whole into buffers a few ahead of the consumer (bounded memory), and handed on in
+ * order. Versions are immutable and their chunks outlive a concurrent prune by the GC grace
+ * period, so a reader always sees one whole version.
  */
 export function readContent(
   db: Db,
@@ -25,38 +28,43 @@ export function readContent(
 ): Readable {
   const start = range?.start ?? 0;
   const end = Math.min(range?.end ?? version.size, version.size);
+  const depth = Math.max(1, Math.floor(READ_AHEAD_BYTES / Math.max(1, version.chunkSize)));
   async function* generate(): AsyncGenerator<Buffer> {
     if (end <= start) return;
     let idx = Math.floor(start / version.chunkSize);
     let offset = idx * version.chunkSize;
+    const ahead: Promise<Buffer>[] = [];
     let page: { idx: number; hash: string; size: number }[] = [];
-    let next: Promise<Readable> | null = null;
-    const open = (c: { hash: string; size: number }, chunkOffset: number): Promise<Readable> => {
-      const from = Math.max(0, start - chunkOffset);
-      const to = Math.min(c.size, end - chunkOffset);
-      const whole = from === 0 && to === c.size;
-      return store.read(tenantId, c.hash, whole ? undefined : { start: from, end: to });
-    };
-    try {
-      while (offset < end) {
-        if (page.length === 0) page = await versionChunks(db, version.id, idx, 256);
-        const chunk = page.shift();
-        if (!chunk || chunk.idx !== idx)
-          throw new Error(`version ${version.id} has no chunk ${idx}`);
-        const current = next ?? open(chunk, offset);
-        next = null;
-        const following = page[0];
-        const nextOffset = offset + chunk.size;
-        if (following && following.idx === idx + 1 && nextOffset < end)
-          next = open(following, nextOffset);
-        const stream = await current;
-        for await (const data of stream) yield data as Buffer;
-        offset = nextOffset;
+    let exhausted = false;
+    const fill = async (): Promise<void> => {
+      while (!exhausted && ahead.length < depth) {
+        if (page.length === 0) {
+          page = await versionChunks(db, version.id, idx, 256);
+          if (page.length === 0) {
+            exhausted = true;
+            break;
+          }
+        }
+        const c = page.shift()!;
+        if (c.idx !== idx) throw new Error(`version ${version.id} has no chunk ${idx}`);
+        const from = Math.max(0, start - offset);
+        const to = Math.min(c.size, end - offset);
+        const whole = from === 0 && to === c.size;
+        const p = store.readBuffer(tenantId, c.hash, whole ? undefined : { start: from, end: to });
+        p.catch(() => undefined); // surfaced when awaited below
+        ahead.push(p);
+        offset += c.size;
         idx++;
+        if (offset >= end) exhausted = true;
       }
-    } finally {
-      if (next) next.then((s) => s.destroy()).catch(() => undefined);
+    };
+    await fill();
+    while (ahead.length > 0) {
+      const buf = await ahead.shift()!;
+      await fill();
+      yield buf;
     }
+    if (offset < end) throw new Error(`version ${version.id} ends before its size`);
   }
-  return Readable.from(generate(), { objectMode: false, highWaterMark: 1024 * 1024 });
+  return Readable.from(generate(), { objectMode: false, highWaterMark: 1 });
 }
