@@ -64,7 +64,9 @@ export interface SecurityDescriptor {
 function parseAcl(buf: Buffer, offset: number): Ace[] {
   const r = new Reader(buf, 0, buf.length, 'ACL').seek(offset);
   const revision = r.u8();
-  if (revision !== 2 && revision !== 4) throw protocolError('bad ACL revision', { revision });
+  // ACL_REVISION (2) and ACL_REVISION_DS (4) per [MS-DTYP]; Samba's smbcacls writes 3 and servers
+  // return it as stored. The ACE layout is the same for all three.
+  if (revision < 2 || revision > 4) throw protocolError('bad ACL revision', { revision });
   r.u8();
   const size = r.u16();
   const count = r.u16();
