@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { Readable } from 'node:stream';
 import { createGroup, createUser } from '@scaidrive/testkit';
 import { bearer } from '../api/harness.js';
 import { startE2E, type E2E } from './e2e-harness.js';
@@ -26,7 +27,7 @@ async function editInScaiDrive(folderPath: string, name: string, text: string, m
     e.api.t1.shareId,
     { folderId: folder.id },
     name,
-    [Buffer.from(text)],
+    Readable.from([Buffer.from(text)]),
     op(),
     { modifiedAt: mtime },
   );
