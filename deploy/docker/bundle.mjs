@@ -14,6 +14,7 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -105,14 +106,14 @@ function walk(dir, visit) {
 for (const name of readdirSync(pnpmDir)) {
   if (DROP_PACKAGES.some((re) => re.test(name))) drop(path.join(pnpmDir, name));
 }
-// Third-party files that are never executed: type declarations, source maps, other databases.
+// Third-party files that are never executed: TypeScript (declarations and the sources some packages
+// ship), source maps, query compilers of other databases.
 for (const name of readdirSync(pnpmDir)) {
   if (name.startsWith('@scaidrive+') || name === 'node_modules' || name === 'lock.yaml') continue;
   const dir = path.join(pnpmDir, name);
   if (!statSync(dir).isDirectory()) continue;
   walk(dir, (p, base) => {
-    if (/\.d\.[cm]?ts$/.test(base) || base.endsWith('.map') || OTHER_DB_COMPILERS.test(base))
-      drop(p);
+    if (/\.[cm]?ts$/.test(base) || base.endsWith('.map') || OTHER_DB_COMPILERS.test(base)) drop(p);
   });
 }
 // Our own packages: compiled JavaScript (with source maps for stack traces) only, no TypeScript.
@@ -134,6 +135,19 @@ for (const pkgDir of [out, ...ours]) {
         drop(p);
     });
 }
+
+// pnpm's hidden hoisting folder links the deployed package back into the workspace (the image has no
+// workspace), and links to pruned packages dangle: every link must resolve inside the bundle.
+function unlinkEscaping(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isSymbolicLink()) {
+      const target = path.resolve(path.dirname(p), readlinkSync(p));
+      if (!target.startsWith(`${out}${path.sep}`) || !existsSync(target)) rmSync(p);
+    } else if (e.isDirectory()) unlinkEscaping(p);
+  }
+}
+unlinkEscaping(out);
 
 mkdirSync(path.join(out, 'prisma'), { recursive: true });
 cpSync(path.join(repo, 'prisma', 'migrations'), path.join(out, 'prisma', 'migrations'), {

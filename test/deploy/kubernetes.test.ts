@@ -46,13 +46,11 @@ beforeAll(() => {
   for (const [name, render] of Object.entries(variants)) rendered[name] = render();
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function containers(o: K8sObject): { init: boolean; c: any }[] {
   const spec = podSpec(o);
   return [
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     ...(spec.initContainers ?? []).map((c: any) => ({ init: true, c })),
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
     ...spec.containers.map((c: any) => ({ init: false, c })),
   ];
 }
@@ -283,7 +281,6 @@ describe.each(Object.keys(variants))('deploy/kubernetes (%s)', (variant) => {
     ).toBe(true);
     expect(selects(find(objs(), 'Deployment', API).spec.selector.matchLabels, api)).toBe(true);
     const ports = (np: K8sObject, dir: 'ingress' | 'egress') =>
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
       (np.spec[dir] ?? [])
         .flatMap((r: any) => (r.ports ?? []).map((p: any) => p.port))
         .sort((x: number, y: number) => x - y);

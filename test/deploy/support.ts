@@ -9,7 +9,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const k8sDir = path.join(repoRoot, 'deploy', 'kubernetes');
 
 /** A Kubernetes object as rendered (loosely typed: tests walk it). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export type K8sObject = {
   apiVersion: string;
   kind: string;
@@ -77,7 +77,6 @@ export function find(objs: K8sObject[], kind: string, name: string): K8sObject {
 
 export const WORKLOAD_KINDS = new Set(['Deployment', 'Job', 'StatefulSet', 'DaemonSet']);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function podSpec(o: K8sObject): any {
   return o.spec.template.spec;
 }
@@ -85,7 +84,7 @@ export function podSpec(o: K8sObject): any {
 /** The environment a container sees: ConfigMap envFrom first, then `env` (which wins), by name. */
 export function effectiveEnv(
   objs: K8sObject[],
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
   container: any,
 ): {
   values: Map<string, string>;
