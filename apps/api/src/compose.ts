@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { SecretBox, type Config, type Logger, type SecretKey } from '@scaidrive/core';
-import { PermissionService } from '@scaidrive/drive';
+import { Drive, PermissionService } from '@scaidrive/drive';
 import { createPrismaClient, type PrismaClient } from '@scaidrive/db';
 import { createBoss, DEFAULT_QUEUE_SETTINGS, ensureQueues, type PgBoss } from '@scaidrive/jobs';
 import { createApp, type ApiModule } from './app.js';
@@ -11,6 +11,7 @@ import type { PermissionChecker } from './auth/permissions.js';
 import type { ConnectorDrivers } from './drivers/types.js';
 import { databaseCheck, queueCheck, type Lifecycle } from './health/readiness.js';
 import { connectorsModule, type ConnectorServices } from './routes/connectors/index.js';
+import { driveModule } from './routes/drive/index.js';
 import { HostGuard, type HostResolver } from './security/host-guard.js';
 import { ConnectorAccess } from './services/access.js';
 import { AuditLog } from './services/audit.js';
@@ -37,6 +38,8 @@ export interface ComposeOptions {
   extraModules?: (ctx: ApiContext) => ApiModule[];
   /** Connector drivers (`/test`, SharePoint auth and search); missing ones answer 501. */
   drivers?: ConnectorDrivers;
+  /** The built-in share store behind `/shares`, `/folders`, `/files`, …; default: from config. */
+  drive?: Drive;
   /** Effective share permissions; default: the share store's PermissionService. */
   permissions?: PermissionChecker;
   /** DNS for the server_host guard (tests inject one). */
@@ -59,6 +62,7 @@ export interface ApiRuntime {
   lifecycle: Lifecycle;
   serviceTokens: ServiceTokenService;
   services: ConnectorServices;
+  drive: Drive;
   listen(port: number, host: string): Promise<RunningServer>;
   /** SIGTERM path: readiness false, stop accepting, drain, close pools. */
   shutdown(): Promise<void>;
@@ -132,7 +136,12 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
       config.CONNECTOR_TEST_TIMEOUT_MS,
     ),
   };
-  const modules: ApiModule[] = [connectorsModule(services), ...(options.extraModules?.(ctx) ?? [])];
+  const drive = options.drive ?? Drive.fromConfig(prisma, config);
+  const modules: ApiModule[] = [
+    connectorsModule(services),
+    driveModule(drive),
+    ...(options.extraModules?.(ctx) ?? []),
+  ];
   const app = createApp({
     logger,
     authenticator: new Authenticator(verifiers),
@@ -155,6 +164,7 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
     lifecycle,
     serviceTokens,
     services,
+    drive,
     async listen(port, host) {
       server = await listen(app, port, host);
       logger.info('api listening', { host, port: server.port });

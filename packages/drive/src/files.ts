@@ -360,11 +360,15 @@ export class FileService {
    * Opens a file's content for reading: the current version or `versionNumber`, whole or `range`
    * (end exclusive, clamped to the size). The version is fixed when this returns.
    */
-  async open(
+  /**
+   * The file and the version a read would serve (the current one or `versionNumber`), without
+   * opening anything: lets callers answer Range requests before streaming.
+   */
+  async head(
     tenantId: string,
     nodeId: string,
-    options: { versionNumber?: number; range?: ByteRange; allowTrashed?: boolean } = {},
-  ): Promise<OpenedContent> {
+    options: { versionNumber?: number; allowTrashed?: boolean } = {},
+  ): Promise<{ node: NodeRecord; version: VersionRecord }> {
     const node = await getNode(this.prisma, tenantId, nodeId);
     if (node.kind !== 'file' || (node.deletedAt && !options.allowTrashed))
       throw new ItemNotFoundError('File');
@@ -374,10 +378,12 @@ export class FileService {
         : node.currentVersionId
           ? await findVersion(this.prisma, tenantId, { versionId: node.currentVersionId })
           : null;
-    if (!version) {
-      if (options.versionNumber !== undefined) throw new ItemNotFoundError('Version');
-      // A file row without content yet (cannot happen through writeFile, but be total).
-      const empty = {
+    if (version) return { node, version };
+    if (options.versionNumber !== undefined) throw new ItemNotFoundError('Version');
+    // A file row without content (not produced by writeFile, but be total): empty content.
+    return {
+      node,
+      version: {
         id: '',
         tenantId,
         nodeId,
@@ -389,15 +395,25 @@ export class FileService {
         createdBy: null,
         createdAt: node.createdAt,
         origin: null,
-      };
-      return { stream: emptyStream(), node, version: empty, range: { start: 0, end: 0 } };
-    }
+      },
+    };
+  }
+
+  /**
+   * Opens a file's content for reading: the current version or `versionNumber`, whole or `range`
+   * (end exclusive, clamped to the size). The version is fixed when this returns.
+   */
+  async open(
+    tenantId: string,
+    nodeId: string,
+    options: { versionNumber?: number; range?: ByteRange; allowTrashed?: boolean } = {},
+  ): Promise<OpenedContent> {
+    const { node, version } = await this.head(tenantId, nodeId, options);
     const start = Math.max(0, Math.min(options.range?.start ?? 0, version.size));
     const end = Math.max(start, Math.min(options.range?.end ?? version.size, version.size));
-    const stream = readContent(this.prisma, this.options.chunkStore, tenantId, version, {
-      start,
-      end,
-    });
+    const stream = version.id
+      ? readContent(this.prisma, this.options.chunkStore, tenantId, version, { start, end })
+      : emptyStream();
     return { stream, node, version, range: { start, end } };
   }
 

@@ -335,6 +335,17 @@ export class ShareService {
     return { members, total: Number(total[0]!.n) };
   }
 
+  async getMember(tenantId: string, shareId: string, memberId: string): Promise<ShareMemberInfo> {
+    const rows = await this.prisma.$queryRawUnsafe<ShareMemberInfo[]>(
+      `SELECT ${MEMBER_COLUMNS} FROM share_members WHERE id = $1 AND share_id = $2 AND tenant_id = $3`,
+      memberId,
+      shareId,
+      tenantId,
+    );
+    if (!rows[0]) throw new NotFoundError('Share member');
+    return rows[0];
+  }
+
   /**
    * Adds a member or changes their role (one membership per principal). The `owner` role comes
    * only with ownership (`transferOwnership`).

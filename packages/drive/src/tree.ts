@@ -58,6 +58,18 @@ export class TreeService {
     return getNode(this.prisma, tenantId, nodeId);
   }
 
+  /** The live child of a folder with this name (compared case-insensitively), or null. */
+  async child(tenantId: string, folderId: string, name: string): Promise<NodeRecord | null> {
+    const rows = await this.prisma.$queryRawUnsafe<NodeRecord[]>(
+      `SELECT ${nodeColumns()} FROM nodes
+        WHERE parent_id = $1 AND tenant_id = $2 AND live_name_key = $3`,
+      folderId,
+      tenantId,
+      nameKey(checkName(name)),
+    );
+    return rows[0] ? toNode(rows[0]) : null;
+  }
+
   /** Share-relative path of a node (`/a/b`). */
   async pathOf(nodeId: string): Promise<string> {
     return pathOf(this.prisma, nodeId);

@@ -564,6 +564,687 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/folders': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Create a folder
+     * @description Needs CREATE on the parent folder. With `exist_ok` an existing folder of that name answers 200.
+     */
+    post: operations['createFolder'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/folders/{folder_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        folder_id: components['parameters']['DriveFolderId'];
+      };
+      cookie?: never;
+    };
+    /** Get a folder */
+    get: operations['getFolder'];
+    put?: never;
+    post?: never;
+    /**
+     * Move a folder (and everything in it) to the trash
+     * @description Needs DELETE on the folder.
+     */
+    delete: operations['deleteFolder'];
+    options?: never;
+    head?: never;
+    /**
+     * Rename and/or move a folder
+     * @description Rename needs WRITE on the folder; a move needs DELETE on it and CREATE on the destination.
+     */
+    patch: operations['updateFolder'];
+    trace?: never;
+  };
+  '/folders/{folder_id}/children': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        folder_id: components['parameters']['DriveFolderId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List a folder
+     * @description Folders first, then files, by name. Needs READ; items you cannot read are left out.
+     */
+    get: operations['listFolderChildren'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/folders/{folder_id}/restore': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        folder_id: components['parameters']['DriveFolderId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Restore a folder from the trash
+     * @description Needs DELETE on it (and CREATE on `parent_id` when given). 409 when its name is taken meanwhile.
+     */
+    post: operations['restoreFolder'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/folders/{folder_id}/files': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        folder_id: components['parameters']['DriveFolderId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Upload a file into a folder (new file or new version)
+     * @description Streams the body into the store and commits it as one new version: readers see the old
+     *     content or the new, never a part. An interrupted upload stores nothing. Creating needs
+     *     CREATE on the folder; replacing an existing file of that name needs WRITE on it.
+     *     `If-None-Match: *` fails (412) when the name exists; `If-Match` when its version moved on.
+     */
+    post: operations['uploadFile'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/files/{file_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+      };
+      cookie?: never;
+    };
+    /** Get a file's metadata */
+    get: operations['getFile'];
+    put?: never;
+    post?: never;
+    /**
+     * Move a file to the trash
+     * @description Needs DELETE on the file.
+     */
+    delete: operations['deleteFile'];
+    options?: never;
+    head?: never;
+    /**
+     * Rename and/or move a file
+     * @description Rename needs WRITE on the file; a move needs DELETE on it and CREATE on the destination.
+     */
+    patch: operations['updateFile'];
+    trace?: never;
+  };
+  '/files/{file_id}/restore': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Restore a file from the trash
+     * @description Needs DELETE on it (and CREATE on `parent_id` when given). 409 when its name is taken meanwhile.
+     */
+    post: operations['restoreFile'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/files/{file_id}/content': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Download a file (any kept version, whole or a byte range)
+     * @description Needs READ. Supports one `Range: bytes=…` (206 with `Content-Range`; several ranges are
+     *     answered whole with 200). `ETag` is the version number; `X-Checksum-Sha256` the whole
+     *     version's SHA-256.
+     */
+    get: operations['downloadFile'];
+    /**
+     * Upload new content for a file (a new version)
+     * @description Needs WRITE. Streams like `uploadFile`; `If-Match` guards against concurrent changes.
+     */
+    put: operations['uploadFileVersion'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/files/{file_id}/versions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Versions of a file, newest first
+     * @description Needs READ. Download one with `GET /files/{file_id}/content?version=N`.
+     */
+    get: operations['listFileVersions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/files/{file_id}/versions/{version_number}/restore': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+        version_number: number;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Make an old version current again (as a new version)
+     * @description Needs WRITE. The versions in between are kept.
+     */
+    post: operations['restoreFileVersion'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/permissions/acl/{resource_type}/{resource_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        resource_type: components['parameters']['DriveResourceType'];
+        resource_id: components['parameters']['DriveResourceId'];
+      };
+      cookie?: never;
+    };
+    /** ACL entries of a share, folder or file */
+    get: operations['getAcl'];
+    put?: never;
+    /**
+     * Add an ACL entry
+     * @description An entry for the same principal and `ace_type` is replaced (200). Principals must belong to your tenant.
+     */
+    post: operations['addAclEntry'];
+    /** Remove the entries of a principal and ace type */
+    delete: operations['removeAclEntry'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/permissions/acl/{resource_type}/{resource_id}/inheritance': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        resource_type: components['parameters']['DriveResourceType'];
+        resource_id: components['parameters']['DriveResourceId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    /** Turn inheritance from the parent on or off (folders and files) */
+    put: operations['setAclInheritance'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/permissions/effective': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Effective permissions on a resource (yours, or another user's)
+     * @description Another user's needs `MANAGE_PERMISSIONS` on the resource (or the tenant admin role).
+     */
+    get: operations['getEffectivePermissions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/permissions/check': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Does a user hold a permission on a resource?
+     * @description Answers `allowed` false (not 403/404) when the permission is missing, as long as you may ask.
+     */
+    post: operations['checkPermission'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List users */
+    get: operations['listUsers'];
+    put?: never;
+    /** Create a user */
+    post: operations['createUser'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        user_id: components['parameters']['DriveUserId'];
+      };
+      cookie?: never;
+    };
+    /** Get a user */
+    get: operations['getUser'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a user
+     * @description Removes their group memberships, share memberships and ACL entries. 409 while they own a share.
+     */
+    delete: operations['deleteUser'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a user (role, status, name, email)
+     * @description A suspended user's tokens are refused.
+     */
+    patch: operations['updateUser'];
+    trace?: never;
+  };
+  '/users/{user_id}/groups': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        user_id: components['parameters']['DriveUserId'];
+      };
+      cookie?: never;
+    };
+    /** Groups a user belongs to */
+    get: operations['listUserGroups'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/groups': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List groups */
+    get: operations['listGroups'];
+    put?: never;
+    /** Create a group */
+    post: operations['createGroup'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/groups/{group_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        group_id: components['parameters']['DriveGroupId'];
+      };
+      cookie?: never;
+    };
+    /** Get a group */
+    get: operations['getGroup'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a group
+     * @description Removes its memberships, share memberships and ACL entries. 409 while it owns a share.
+     */
+    delete: operations['deleteGroup'];
+    options?: never;
+    head?: never;
+    /** Change a group */
+    patch: operations['updateGroup'];
+    trace?: never;
+  };
+  '/groups/{group_id}/members': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        group_id: components['parameters']['DriveGroupId'];
+      };
+      cookie?: never;
+    };
+    /** Members of a group */
+    get: operations['listGroupMembers'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/groups/{group_id}/members/{user_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        group_id: components['parameters']['DriveGroupId'];
+        user_id: components['parameters']['DriveUserId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    /** Add a user to a group (idempotent) */
+    put: operations['addGroupMember'];
+    post?: never;
+    /** Remove a user from a group */
+    delete: operations['removeGroupMember'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/shares': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List shares you can see
+     * @description Tenant admins see every share; others the shares they own, are a member of, or hold a share-level READ entry on.
+     */
+    get: operations['listShares'];
+    put?: never;
+    /**
+     * Create a share
+     * @description Needs scope `tenant:admin` or the `tenant_admin` role. The owner becomes an `owner` member.
+     */
+    post: operations['createShare'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/shares/{share_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    /** Get a share */
+    get: operations['getShare'];
+    put?: never;
+    post?: never;
+    /**
+     * Soft-delete a share
+     * @description The owner or a tenant admin only (an `admin` member cannot). Restorable.
+     */
+    delete: operations['deleteShare'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a share (name, description, quota)
+     * @description Needs `MANAGE_PERMISSIONS` on the share.
+     */
+    patch: operations['updateShare'];
+    trace?: never;
+  };
+  '/shares/{share_id}/restore': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Restore a soft-deleted share
+     * @description The owner or a tenant admin only.
+     */
+    post: operations['restoreShare'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/shares/{share_id}/members': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Members of a share
+     * @description Needs READ on the share.
+     */
+    get: operations['listShareMembers'];
+    put?: never;
+    /**
+     * Add a member (or change an existing member's role)
+     * @description Needs `MANAGE_PERMISSIONS` on the share. 201 when added, 200 when the member existed.
+     */
+    post: operations['addShareMember'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/shares/{share_id}/members/{member_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+        member_id: components['parameters']['DriveMemberId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Remove a member
+     * @description The owner's membership cannot be removed (transfer the ownership first).
+     */
+    delete: operations['removeShareMember'];
+    options?: never;
+    head?: never;
+    /** Change a member's role or expiry */
+    patch: operations['updateShareMember'];
+    trace?: never;
+  };
+  '/permissions/ownership/share/{share_id}/transfer': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Transfer a share's ownership
+     * @description The current owner or a tenant admin only. The previous owner stays as an `admin` member.
+     */
+    post: operations['transferShareOwnership'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/shares/{share_id}/browse': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * List a folder of a share by path
+     * @description Folders first, then files, by name. Needs READ on the folder; items you cannot read are
+     *     left out of `items` (`total` counts every live child).
+     */
+    get: operations['browseShare'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/shares/{share_id}/trash': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * Items in the share's trash (the items that were deleted, newest first)
+     * @description Needs DELETE on the share.
+     */
+    get: operations['listShareTrash'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/shares/{share_id}/changes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * The share's change feed after a cursor
+     * @description Every mutation of the share, oldest first. Needs READ on the share.
+     */
+    get: operations['listShareChanges'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/sharepoint-connectors/{connector_id}/authorize': {
     parameters: {
       query?: never;
@@ -1089,6 +1770,329 @@ export interface components {
       smb_principal: components['schemas']['Guid'];
       scaidrive_principal_id: components['schemas']['ScaiDrivePrincipalId'];
     };
+    DriveFolderId: string;
+    DriveFileId: string;
+    DriveItemId: string;
+    /** @enum {string} */
+    DrivePrincipalType: 'user' | 'group' | 'everyone';
+    /**
+     * @description `owner`/`admin` all permissions, `contributor` READ WRITE DELETE CREATE, `reader` READ.
+     * @enum {string}
+     */
+    DriveShareRole: 'owner' | 'admin' | 'contributor' | 'reader';
+    /** @enum {string} */
+    DrivePermissionName: 'READ' | 'WRITE' | 'DELETE' | 'CREATE' | 'SHARE' | 'MANAGE_PERMISSIONS';
+    /** @enum {string} */
+    DriveResourceType: 'share' | 'folder' | 'file';
+    DriveUser: {
+      id: components['schemas']['UserId'];
+      email: string | null;
+      display_name: string | null;
+      /**
+       * @description `tenant_admin` holds every permission in the tenant.
+       * @enum {string}
+       */
+      role: 'user' | 'tenant_admin';
+      /** @enum {string} */
+      status: 'active' | 'suspended';
+      last_seen_at: components['schemas']['NullableTimestamp'];
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    DriveUserCreate: {
+      email?: string | null;
+      display_name?: string | null;
+      /**
+       * @default user
+       * @enum {string}
+       */
+      role: 'user' | 'tenant_admin';
+    };
+    DriveUserUpdate: {
+      email?: string | null;
+      display_name?: string | null;
+      /** @enum {string} */
+      role?: 'user' | 'tenant_admin';
+      /** @enum {string} */
+      status?: 'active' | 'suspended';
+    };
+    DriveUserList: {
+      users: components['schemas']['DriveUser'][];
+      total: number;
+    };
+    DriveGroup: {
+      id: components['schemas']['GroupId'];
+      name: string;
+      email: string | null;
+      description: string | null;
+      member_count: number;
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+    };
+    DriveGroupCreate: {
+      name: string;
+      email?: string | null;
+      description?: string | null;
+    };
+    DriveGroupUpdate: {
+      name?: string;
+      email?: string | null;
+      description?: string | null;
+    };
+    DriveGroupList: {
+      groups: components['schemas']['DriveGroup'][];
+      total: number;
+    };
+    DriveShare: {
+      id: components['schemas']['ShareId'];
+      tenant_id: string;
+      name: string;
+      description: string | null;
+      /** @enum {string} */
+      share_type: 'central' | 'personal' | 'project';
+      /** @description `usr_…` or `grp_…`. */
+      owner_id: string;
+      is_deleted: boolean;
+      deleted_at: components['schemas']['NullableTimestamp'];
+      quota_bytes: number | null;
+      /** @description Bytes of every kept version of every file, trash included. */
+      used_bytes: number;
+      root_folder_id: components['schemas']['DriveFolderId'];
+      created_at: components['schemas']['Timestamp'];
+      modified_at: components['schemas']['Timestamp'];
+    };
+    DriveShareCreate: {
+      name: string;
+      description?: string | null;
+      /**
+       * @default central
+       * @enum {string}
+       */
+      share_type: 'central' | 'personal' | 'project';
+      owner_id: string;
+      quota_bytes?: number | null;
+    };
+    DriveShareUpdate: {
+      name?: string;
+      description?: string | null;
+      quota_bytes?: number | null;
+    };
+    DriveShareList: {
+      shares: components['schemas']['DriveShare'][];
+      total: number;
+    };
+    DriveShareMember: {
+      id: string;
+      share_id: components['schemas']['ShareId'];
+      /** @enum {string} */
+      principal_type: 'user' | 'group';
+      principal_id: string;
+      role: components['schemas']['DriveShareRole'];
+      expires_at: components['schemas']['NullableTimestamp'];
+      created_at: components['schemas']['Timestamp'];
+    };
+    DriveShareMemberCreate: {
+      /** @enum {string} */
+      principal_type: 'user' | 'group';
+      principal_id: string;
+      /**
+       * @description `owner` comes only with ownership (transfer it).
+       * @enum {string}
+       */
+      role: 'admin' | 'contributor' | 'reader';
+      /** Format: date-time */
+      expires_at?: string | null;
+    };
+    DriveShareMemberUpdate: {
+      /** @enum {string} */
+      role: 'admin' | 'contributor' | 'reader';
+      /** Format: date-time */
+      expires_at?: string | null;
+    };
+    DriveShareMemberList: {
+      members: components['schemas']['DriveShareMember'][];
+      total: number;
+    };
+    DriveOwnershipTransfer: {
+      new_owner_id: string;
+    };
+    /** @description A folder or a file. */
+    DriveItem: {
+      id: components['schemas']['DriveItemId'];
+      /** @enum {string} */
+      type: 'folder' | 'file';
+      /** @description As stored: NFC, case preserved (`""` for the root folder). */
+      name: string;
+      /** @description Share-relative, e.g. `/Reports/2026/q1.pdf` (`/` = root). */
+      path: string;
+      share_id: components['schemas']['ShareId'];
+      parent_id: components['schemas']['DriveFolderId'] | null;
+      size: number;
+      /** @description Current version number (files). */
+      version: number | null;
+      checksum_sha256: string | null;
+      mime_type: string | null;
+      modified_at: components['schemas']['Timestamp'];
+      created_at: components['schemas']['Timestamp'];
+      updated_at: components['schemas']['Timestamp'];
+      created_by: string | null;
+      modified_by: string | null;
+      is_deleted: boolean;
+      deleted_at: components['schemas']['NullableTimestamp'];
+      inherit_acl: boolean;
+      metadata: Record<string, never> | null;
+    };
+    DriveFolderListing: {
+      items: components['schemas']['DriveItem'][];
+      path: string;
+      total: number;
+      folder_id: components['schemas']['DriveFolderId'];
+      share_id: components['schemas']['ShareId'];
+    };
+    DriveItemList: {
+      items: components['schemas']['DriveItem'][];
+      total: number;
+    };
+    DriveFolderCreate: {
+      share_id: components['schemas']['ShareId'];
+      /** @description Parent folder (default the share's root). */
+      parent_id?: components['schemas']['DriveFolderId'];
+      name: string;
+      /**
+       * @description Return an existing folder of that name (200) instead of 409.
+       * @default false
+       */
+      exist_ok: boolean;
+    };
+    /** @description Rename (`name`) and/or move (`parent_id`, same share). */
+    DriveItemUpdate: {
+      name?: string;
+      parent_id?: components['schemas']['DriveFolderId'];
+      /** @description Files only — fail with 412 unless the current version is this one. */
+      if_version?: number;
+    };
+    DriveItemRestore: {
+      /** @description Restore into this folder instead of the original one. */
+      parent_id?: components['schemas']['DriveFolderId'];
+      name?: string;
+    };
+    DriveVersion: {
+      id: string;
+      version_number: number;
+      size: number;
+      checksum_sha256: string;
+      modified_at: components['schemas']['Timestamp'];
+      created_by: string | null;
+      created_at: components['schemas']['Timestamp'];
+      is_current: boolean;
+      /** @description Where an imported version came from (e.g. `sharepoint:3.0`). */
+      origin: string | null;
+    };
+    DriveVersionList: {
+      versions: components['schemas']['DriveVersion'][];
+      total: number;
+    };
+    DriveAclEntry: {
+      id: string;
+      principal_type: components['schemas']['DrivePrincipalType'];
+      principal_id: string;
+      permissions: components['schemas']['DrivePermissionName'][];
+      /** @enum {string} */
+      ace_type: 'allow' | 'deny';
+      inherit_to_children: boolean;
+      /** @description `manual`, or `connector:<cnn_id>` for mirrored entries. */
+      origin: string;
+      created_at: components['schemas']['Timestamp'];
+    };
+    DriveAcl: {
+      resource_type: components['schemas']['DriveResourceType'];
+      resource_id: string;
+      inherit_from_parent: boolean;
+      entries: components['schemas']['DriveAclEntry'][];
+    };
+    DriveAclEntryCreate: {
+      principal_type: components['schemas']['DrivePrincipalType'];
+      /** @description `usr_…`, `grp_…` or `everyone`. */
+      principal_id: string;
+      permissions: components['schemas']['DrivePermissionName'][];
+      /** @enum {string} */
+      ace_type: 'allow' | 'deny';
+      /** @default true */
+      inherit_to_children: boolean;
+    };
+    DriveAclEntryDelete: {
+      principal_type: components['schemas']['DrivePrincipalType'];
+      principal_id: string;
+      /** @enum {string} */
+      ace_type: 'allow' | 'deny';
+    };
+    DriveAclInheritance: {
+      inherit_from_parent: boolean;
+      /**
+       * @description When turning inheritance off, first copy the inherited entries onto the item.
+       * @default false
+       */
+      copy_inherited: boolean;
+    };
+    DriveEffectivePermissions: {
+      resource_type: components['schemas']['DriveResourceType'];
+      resource_id: string;
+      user_id: components['schemas']['UserId'];
+      /** @description Bit flags READ 1 */
+      permissions: number;
+      permission_names: components['schemas']['DrivePermissionName'][];
+      can_read: boolean;
+      can_write: boolean;
+      can_delete: boolean;
+      can_create: boolean;
+      can_share: boolean;
+      can_manage_permissions: boolean;
+    };
+    DrivePermissionCheck: {
+      resource_type: components['schemas']['DriveResourceType'];
+      resource_id: string;
+      permission: components['schemas']['DrivePermissionName'];
+      /** @description Check for this user instead of yourself (needs MANAGE_PERMISSIONS on the resource). */
+      user_id?: components['schemas']['UserId'];
+    };
+    DrivePermissionCheckResult: {
+      allowed: boolean;
+      resource_type: components['schemas']['DriveResourceType'];
+      resource_id: string;
+      user_id: components['schemas']['UserId'];
+      permission: components['schemas']['DrivePermissionName'];
+      permissions: number;
+    };
+    DriveChange: {
+      id: string;
+      resource_type: components['schemas']['DriveResourceType'];
+      resource_id: string;
+      /** @enum {string} */
+      change_type:
+        | 'created'
+        | 'updated'
+        | 'deleted'
+        | 'restored'
+        | 'moved'
+        | 'renamed'
+        | 'acl_changed'
+        | 'metadata_changed';
+      old_path: string | null;
+      new_path: string | null;
+      version: number | null;
+      version_id: string | null;
+      changed_by: string | null;
+      changed_at: components['schemas']['Timestamp'];
+      origin: string | null;
+      metadata: Record<string, never> | null;
+    };
+    DriveChangeList: {
+      changes: components['schemas']['DriveChange'][];
+      /** @description Opaque; pass it back to continue after these changes. */
+      cursor: string;
+      has_more: boolean;
+      share_id: components['schemas']['ShareId'];
+    };
     /** @example cnn_01J5XAAAAAAAAAAAAAAAAAAAAA */
     ConnectorId: string;
     /** @example Finance Fileserver */
@@ -1459,12 +2463,85 @@ export interface components {
         'application/json': components['schemas']['Error'];
       };
     };
+    /** @description `NAME_CONFLICT` — an item of that name (compared case-insensitively) exists in the folder; or `CONFLICT` for other state collisions. */
+    DriveNameConflict: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+    /** @description `PRECONDITION_FAILED` — `If-Match` / `If-None-Match` / `if_version` did not hold: the item changed meanwhile. */
+    DrivePreconditionFailed: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+    /** @description `QUOTA_EXCEEDED` — the share's quota or the storage volume is full; nothing was stored. */
+    DriveQuotaExceeded: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+    /** @description `RANGE_NOT_SATISFIABLE` — the `Range` starts beyond the content (`Content-Range: bytes *\/<size>`). */
+    DriveRangeNotSatisfiable: {
+      headers: {
+        'Content-Range'?: string;
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+    /** @description `FORBIDDEN` — you can see the item but lack the permission the operation needs (`details.required`). */
+    DriveForbidden: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+    /** @description `NOT_FOUND` — no such item, or you cannot read it or its share (another tenant's ids are not found either). */
+    DriveNotFound: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
   };
   parameters: {
     /** @description Page size. */
     Limit: number;
     /** @description Rows to skip. */
     Offset: number;
+    DriveShareId: components['schemas']['ShareId'];
+    DriveFolderId: components['schemas']['DriveFolderId'];
+    DriveFileId: components['schemas']['DriveFileId'];
+    DriveUserId: components['schemas']['UserId'];
+    DriveGroupId: components['schemas']['GroupId'];
+    DriveMemberId: string;
+    DriveResourceType: components['schemas']['DriveResourceType'];
+    DriveResourceId: string;
+    /** @description Case-insensitive substring of the name (or email). */
+    DriveSearch: string;
+    /** @description Only proceed while the current version is this one (`"3"`, the `ETag` of a download). */
+    DriveIfMatch: string;
+    /** @description Content modification time to record (default now). */
+    DriveModifiedAt: string;
+    /** @description Media type to record for the file. */
+    DriveMimeType: string;
+    /** @description Expected SHA-256 (hex) of the content; a mismatch stores nothing (400 `CHECKSUM_MISMATCH`). */
+    DriveChecksum: string;
     ConnectorId: components['schemas']['ConnectorId'];
     JobId: string;
     FileStateId: string;
@@ -2527,6 +3604,1637 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  createFolder: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveFolderCreate'];
+      };
+    };
+    responses: {
+      /** @description The folder existed (`exist_ok`). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      /** @description Created. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      412: components['responses']['DrivePreconditionFailed'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  getFolder: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        folder_id: components['parameters']['DriveFolderId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The folder. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  deleteFolder: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        folder_id: components['parameters']['DriveFolderId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description In the trash. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      412: components['responses']['DrivePreconditionFailed'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  updateFolder: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        folder_id: components['parameters']['DriveFolderId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveItemUpdate'];
+      };
+    };
+    responses: {
+      /** @description The folder after the change. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      412: components['responses']['DrivePreconditionFailed'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  listFolderChildren: {
+    parameters: {
+      query?: {
+        /** @description Page size. */
+        limit?: components['parameters']['Limit'];
+        /** @description Rows to skip. */
+        offset?: components['parameters']['Offset'];
+      };
+      header?: never;
+      path: {
+        folder_id: components['parameters']['DriveFolderId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of the folder. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveFolderListing'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  restoreFolder: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        folder_id: components['parameters']['DriveFolderId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['DriveItemRestore'];
+      };
+    };
+    responses: {
+      /** @description The restored folder. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      412: components['responses']['DrivePreconditionFailed'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  uploadFile: {
+    parameters: {
+      query: {
+        name: string;
+        /** @description Content modification time to record (default now). */
+        modified_at?: components['parameters']['DriveModifiedAt'];
+        /** @description Media type to record for the file. */
+        mime_type?: components['parameters']['DriveMimeType'];
+        /** @description Expected SHA-256 (hex) of the content; a mismatch stores nothing (400 `CHECKSUM_MISMATCH`). */
+        checksum_sha256?: components['parameters']['DriveChecksum'];
+      };
+      header?: {
+        /** @description `*` — only create, never replace. */
+        'If-None-Match'?: '*';
+        /** @description Only proceed while the current version is this one (`"3"`, the `ETag` of a download). */
+        'If-Match'?: components['parameters']['DriveIfMatch'];
+      };
+      path: {
+        folder_id: components['parameters']['DriveFolderId'];
+      };
+      cookie?: never;
+    };
+    /** @description The file's bytes, streamed (any size; never held in memory). */
+    requestBody: {
+      content: {
+        'application/octet-stream': string;
+      };
+    };
+    responses: {
+      /** @description A new version of the existing file. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      /** @description A new file. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      412: components['responses']['DrivePreconditionFailed'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      507: components['responses']['DriveQuotaExceeded'];
+      default: components['responses']['Internal'];
+    };
+  };
+  getFile: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  deleteFile: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Only proceed while the current version is this one (`"3"`, the `ETag` of a download). */
+        'If-Match'?: components['parameters']['DriveIfMatch'];
+      };
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description In the trash. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      412: components['responses']['DrivePreconditionFailed'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  updateFile: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveItemUpdate'];
+      };
+    };
+    responses: {
+      /** @description The file after the change. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      412: components['responses']['DrivePreconditionFailed'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  restoreFile: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['DriveItemRestore'];
+      };
+    };
+    responses: {
+      /** @description The restored file. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      412: components['responses']['DrivePreconditionFailed'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  downloadFile: {
+    parameters: {
+      query?: {
+        /** @description Version number (default the current one). */
+        version?: number;
+      };
+      header?: {
+        Range?: string;
+      };
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The content. */
+      200: {
+        headers: {
+          ETag?: string;
+          'X-Checksum-Sha256'?: string;
+          'Accept-Ranges'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/octet-stream': string;
+        };
+      };
+      /** @description The requested byte range. */
+      206: {
+        headers: {
+          'Content-Range'?: string;
+          ETag?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/octet-stream': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      416: components['responses']['DriveRangeNotSatisfiable'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  uploadFileVersion: {
+    parameters: {
+      query?: {
+        /** @description Content modification time to record (default now). */
+        modified_at?: components['parameters']['DriveModifiedAt'];
+        /** @description Media type to record for the file. */
+        mime_type?: components['parameters']['DriveMimeType'];
+        /** @description Expected SHA-256 (hex) of the content; a mismatch stores nothing (400 `CHECKSUM_MISMATCH`). */
+        checksum_sha256?: components['parameters']['DriveChecksum'];
+      };
+      header?: {
+        /** @description Only proceed while the current version is this one (`"3"`, the `ETag` of a download). */
+        'If-Match'?: components['parameters']['DriveIfMatch'];
+      };
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+      };
+      cookie?: never;
+    };
+    /** @description The file's bytes, streamed (any size; never held in memory). */
+    requestBody: {
+      content: {
+        'application/octet-stream': string;
+      };
+    };
+    responses: {
+      /** @description The file with its new version. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      412: components['responses']['DrivePreconditionFailed'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      507: components['responses']['DriveQuotaExceeded'];
+      default: components['responses']['Internal'];
+    };
+  };
+  listFileVersions: {
+    parameters: {
+      query?: {
+        /** @description Page size. */
+        limit?: components['parameters']['Limit'];
+        /** @description Rows to skip. */
+        offset?: components['parameters']['Offset'];
+      };
+      header?: never;
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of versions. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveVersionList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  restoreFileVersion: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        file_id: components['parameters']['DriveFileId'];
+        version_number: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file with its new current version. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItem'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      412: components['responses']['DrivePreconditionFailed'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      507: components['responses']['DriveQuotaExceeded'];
+      default: components['responses']['Internal'];
+    };
+  };
+  getAcl: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        resource_type: components['parameters']['DriveResourceType'];
+        resource_id: components['parameters']['DriveResourceId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The entries set on the resource itself (inherited ones are not repeated). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveAcl'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  addAclEntry: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        resource_type: components['parameters']['DriveResourceType'];
+        resource_id: components['parameters']['DriveResourceId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveAclEntryCreate'];
+      };
+    };
+    responses: {
+      /** @description The existing entry, replaced. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveAclEntry'];
+        };
+      };
+      /** @description Added. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveAclEntry'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  removeAclEntry: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        resource_type: components['parameters']['DriveResourceType'];
+        resource_id: components['parameters']['DriveResourceId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveAclEntryDelete'];
+      };
+    };
+    responses: {
+      /** @description Removed. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  setAclInheritance: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        resource_type: components['parameters']['DriveResourceType'];
+        resource_id: components['parameters']['DriveResourceId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveAclInheritance'];
+      };
+    };
+    responses: {
+      /** @description The ACL after the change. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveAcl'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  getEffectivePermissions: {
+    parameters: {
+      query: {
+        resource_type: components['schemas']['DriveResourceType'];
+        resource_id: string;
+        user_id?: components['schemas']['UserId'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Bits and booleans. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveEffectivePermissions'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  checkPermission: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DrivePermissionCheck'];
+      };
+    };
+    responses: {
+      /** @description The answer. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DrivePermissionCheckResult'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  listUsers: {
+    parameters: {
+      query?: {
+        /** @description Page size. */
+        limit?: components['parameters']['Limit'];
+        /** @description Rows to skip. */
+        offset?: components['parameters']['Offset'];
+        /** @description Case-insensitive substring of the name (or email). */
+        q?: components['parameters']['DriveSearch'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of users, oldest first. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveUserList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  createUser: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveUserCreate'];
+      };
+    };
+    responses: {
+      /** @description Created. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveUser'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  getUser: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        user_id: components['parameters']['DriveUserId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The user. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveUser'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  deleteUser: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        user_id: components['parameters']['DriveUserId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  updateUser: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        user_id: components['parameters']['DriveUserId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveUserUpdate'];
+      };
+    };
+    responses: {
+      /** @description The user after the change. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveUser'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  listUserGroups: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        user_id: components['parameters']['DriveUserId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The user's groups. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveGroupList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  listGroups: {
+    parameters: {
+      query?: {
+        /** @description Page size. */
+        limit?: components['parameters']['Limit'];
+        /** @description Rows to skip. */
+        offset?: components['parameters']['Offset'];
+        /** @description Case-insensitive substring of the name (or email). */
+        q?: components['parameters']['DriveSearch'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of groups, by name. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveGroupList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  createGroup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveGroupCreate'];
+      };
+    };
+    responses: {
+      /** @description Created. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveGroup'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  getGroup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        group_id: components['parameters']['DriveGroupId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The group. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveGroup'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  deleteGroup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        group_id: components['parameters']['DriveGroupId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  updateGroup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        group_id: components['parameters']['DriveGroupId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveGroupUpdate'];
+      };
+    };
+    responses: {
+      /** @description The group after the change. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveGroup'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  listGroupMembers: {
+    parameters: {
+      query?: {
+        /** @description Page size. */
+        limit?: components['parameters']['Limit'];
+        /** @description Rows to skip. */
+        offset?: components['parameters']['Offset'];
+      };
+      header?: never;
+      path: {
+        group_id: components['parameters']['DriveGroupId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of members. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveUserList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  addGroupMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        group_id: components['parameters']['DriveGroupId'];
+        user_id: components['parameters']['DriveUserId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The user is a member. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  removeGroupMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        group_id: components['parameters']['DriveGroupId'];
+        user_id: components['parameters']['DriveUserId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Removed. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  listShares: {
+    parameters: {
+      query?: {
+        /** @description Page size. */
+        limit?: components['parameters']['Limit'];
+        /** @description Rows to skip. */
+        offset?: components['parameters']['Offset'];
+        /** @description Case-insensitive substring of the name (or email). */
+        q?: components['parameters']['DriveSearch'];
+        /** @description Include soft-deleted shares. */
+        include_trashed?: boolean;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of shares, by name. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveShareList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  createShare: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveShareCreate'];
+      };
+    };
+    responses: {
+      /** @description Created. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveShare'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  getShare: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The share. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveShare'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  deleteShare: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted (restorable). */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  updateShare: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveShareUpdate'];
+      };
+    };
+    responses: {
+      /** @description The share after the change. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveShare'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  restoreShare: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The restored share. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveShare'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  listShareMembers: {
+    parameters: {
+      query?: {
+        /** @description Page size. */
+        limit?: components['parameters']['Limit'];
+        /** @description Rows to skip. */
+        offset?: components['parameters']['Offset'];
+      };
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of members. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveShareMemberList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  addShareMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveShareMemberCreate'];
+      };
+    };
+    responses: {
+      /** @description The existing member, with the new role. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveShareMember'];
+        };
+      };
+      /** @description Added. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveShareMember'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  removeShareMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+        member_id: components['parameters']['DriveMemberId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Removed. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  updateShareMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+        member_id: components['parameters']['DriveMemberId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveShareMemberUpdate'];
+      };
+    };
+    responses: {
+      /** @description The member after the change. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveShareMember'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  transferShareOwnership: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DriveOwnershipTransfer'];
+      };
+    };
+    responses: {
+      /** @description The share with its new owner. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveShare'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      409: components['responses']['DriveNameConflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  browseShare: {
+    parameters: {
+      query?: {
+        /** @description Share-relative folder path (`/` = root). */
+        path?: string;
+        /** @description Page size. */
+        limit?: components['parameters']['Limit'];
+        /** @description Rows to skip. */
+        offset?: components['parameters']['Offset'];
+      };
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of the folder. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveFolderListing'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  listShareTrash: {
+    parameters: {
+      query?: {
+        /** @description Page size. */
+        limit?: components['parameters']['Limit'];
+        /** @description Rows to skip. */
+        offset?: components['parameters']['Offset'];
+      };
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of trashed items. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveItemList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
+      429: components['responses']['TooManyRequests'];
+      default: components['responses']['Internal'];
+    };
+  };
+  listShareChanges: {
+    parameters: {
+      query?: {
+        /** @description Opaque cursor from a previous page (omit to start at the beginning). */
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        share_id: components['parameters']['DriveShareId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of changes. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DriveChangeList'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['DriveForbidden'];
+      404: components['responses']['DriveNotFound'];
       429: components['responses']['TooManyRequests'];
       default: components['responses']['Internal'];
     };
