@@ -407,15 +407,12 @@ describe('permissions', () => {
     expect(check.body).toMatchObject({ allowed: true, permissions: 1 });
     // The reader cannot ask about someone else, nor manage ACLs.
     expectError(
-      await h.http
-        .post('/api/v1/permissions/check')
-        .set(reader.auth)
-        .send({
-          resource_type: 'share',
-          resource_id: shareId,
-          permission: 'READ',
-          user_id: h.t1.adminId,
-        }),
+      await h.http.post('/api/v1/permissions/check').set(reader.auth).send({
+        resource_type: 'share',
+        resource_id: shareId,
+        permission: 'READ',
+        user_id: h.t1.adminId,
+      }),
       403,
       'FORBIDDEN',
     );
