@@ -84,7 +84,7 @@ beforeAll(async () => {
     { CONNECTOR_TEST_TIMEOUT_MS: '1000', PUBLIC_BASE_URL: 'https://connectors.example.test' },
     { drivers },
   );
-  bare = await startApi();
+  bare = await startApi({}, { drivers: {} });
 });
 afterAll(async () => {
   await h?.close();

@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import { SecretBox, type Config, type Logger, type SecretKey } from '@scaidrive/core';
 import { Drive, PermissionService } from '@scaidrive/drive';
+import { createSmbDriver } from '@scaidrive/connector-smb';
 import { createPrismaClient, type PrismaClient } from '@scaidrive/db';
 import { createBoss, DEFAULT_QUEUE_SETTINGS, ensureQueues, type PgBoss } from '@scaidrive/jobs';
 import { createApp, type ApiModule } from './app.js';
@@ -36,7 +37,10 @@ export interface ComposeOptions {
   boss?: PgBoss;
   /** Extra feature modules (share-store routes, …), mounted after the built-in ones. */
   extraModules?: (ctx: ApiContext) => ApiModule[];
-  /** Connector drivers (`/test`, SharePoint auth and search); missing ones answer 501. */
+  /**
+   * Connector drivers (`/test`, SharePoint auth and search); missing ones answer 501. Default: the
+   * SMB probe.
+   */
   drivers?: ConnectorDrivers;
   /** The built-in share store behind `/shares`, `/folders`, `/files`, …; default: from config. */
   drive?: Drive;
@@ -109,7 +113,7 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
   const ctx: ApiContext = { config, logger, prisma, boss };
 
   const secrets = new SecretBox(options.secretKeys);
-  const drivers = options.drivers ?? {};
+  const drivers: ConnectorDrivers = options.drivers ?? { smb: createSmbDriver() };
   const audit = new AuditLog();
   const access = new ConnectorAccess(prisma, options.permissions ?? new PermissionService(prisma));
   const hostGuard = new HostGuard(

@@ -5,6 +5,7 @@ import { Drive } from '@scaidrive/drive';
 import { createBoss, type PgBoss } from '@scaidrive/jobs';
 import { WorkerMetrics } from './metrics.js';
 import { localSource } from './sources/local.js';
+import { smbSource } from './sources/smb.js';
 import { SourceRegistry } from './sources/registry.js';
 import { createEngineRunner } from './sync-runner.js';
 import { Worker } from './worker.js';
@@ -58,6 +59,7 @@ export async function composeWorker(options: ComposeWorkerOptions): Promise<Work
   const secrets = new SecretBox(options.secretKeys);
   const metrics = new WorkerMetrics();
   const sources = new SourceRegistry();
+  sources.register('smb', smbSource());
   if (config.ENABLE_LOCAL_CONNECTORS) sources.register('local', localSource);
   options.sources?.(sources);
   const runSync = createEngineRunner({ prisma, drive, secrets, sources, config, logger, metrics });
