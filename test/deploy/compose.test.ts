@@ -12,7 +12,7 @@ import { readText, repoRoot } from './support.js';
  * mirrors the Kubernetes topology, hardens the app containers the same way, and gives them a valid
  * configuration. The sample Samba server's Dockerfile lints and its smb.conf passes `testparm`.
  */
- 
+
 const compose = YAML.parse(readText('deploy/compose/compose.yaml'), { merge: true }) as any;
 const services = compose.services as Record<
   string,
