@@ -30,8 +30,17 @@ async function pool(items, n, fn) {
   );
 }
 
-const session = await SmbClient.connect(opts);
-const tree = await session.openShare(opts.share ?? 'data');
+// Small-file runs spread over several sessions: Samba serves each connection with one process, so
+// parallel sessions use more than one server core (rclone does the same with its connection pool).
+const nSessions = op.startsWith('small') ? Number(process.env.SMB_BENCH_SESSIONS ?? 4) : 1;
+const sessions = await Promise.all(
+  Array.from({ length: nSessions }, () => SmbClient.connect(opts)),
+);
+const trees = await Promise.all(sessions.map((s) => s.openShare(opts.share ?? 'data')));
+const session = sessions[0];
+const tree = trees[0];
+let rr = 0;
+const nextTree = () => trees[rr++ % trees.length];
 const t0 = performance.now();
 let bytes = 0;
 let files = 0;
@@ -46,10 +55,10 @@ if (op === 'download') {
   files = 1;
 } else if (op === 'small-down') {
   mkdirSync(b, { recursive: true });
-  const names = [];
-  for await (const e of tree.list(a)) if (!e.isDirectory) names.push(e.name);
-  await pool(names, concurrency, async (name) => {
-    const data = await tree.readFile(`${a}/${name}`);
+  const entries = [];
+  for await (const e of tree.list(a)) if (!e.isDirectory) entries.push(e);
+  await pool(entries, concurrency, async ({ name, size }) => {
+    const data = await nextTree().readFile(`${a}/${name}`, { sizeHint: size });
     writeFileSync(path.join(b, name), data);
     bytes += data.length;
     files++;
@@ -59,7 +68,7 @@ if (op === 'download') {
   const names = readdirSync(a);
   await pool(names, concurrency, async (name) => {
     const data = readFileSync(path.join(a, name));
-    await tree.writeFile(`${b}/${name}`, data);
+    await nextTree().writeFile(`${b}/${name}`, data);
     bytes += data.length;
     files++;
   });
@@ -67,8 +76,9 @@ if (op === 'download') {
   throw new Error(`unknown op ${op}`);
 }
 const ms = performance.now() - t0;
-await session.close();
+const info = session.info ?? null;
+await Promise.all(sessions.map((s) => s.close()));
 const maxRssMiB = process.resourceUsage().maxRSS / 1024;
 process.stdout.write(
-  JSON.stringify({ op, ms, bytes, files, maxRssMiB, info: session.info ?? null }) + '\n',
+  JSON.stringify({ op, ms, bytes, files, maxRssMiB, sessions: nSessions, info }) + '\n',
 );

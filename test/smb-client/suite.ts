@@ -218,7 +218,7 @@ export function defineSmbSuite(
       // On write: mtime applied before close.
       const info = await tree.writeFile('times2.txt', Buffer.from('u'), { mtime });
       expect(info.mtime?.toISOString()).toBe(mtime.toISOString());
-      const ws = tree.createWriteStream('times3.txt', { mtime });
+      const ws = tree.createWriteStream('times3.txt', { mtime, flush: true });
       await new Promise<void>((res, rej) =>
         ws.end(Buffer.alloc(70_000, 1), () => res()).on('error', rej),
       );

@@ -76,8 +76,7 @@ export class SmbReadStream extends Readable {
         this.issue();
         const head = this.queue.shift();
         if (!head) {
-          const info = await this.handle!.close();
-          void info;
+          await this.handle!.close();
           this.push(null);
           return;
         }
@@ -228,10 +227,7 @@ export class SmbWriteStream extends Writable {
         await h.setTimes(t);
       }
       const info = await h.close();
-      if (info) {
-        info.fileId = h.info ? 0n : 0n;
-        this.result = info;
-      }
+      if (info) this.result = info;
     })().then(
       () => cb(),
       (err: Error) => cb(err),

@@ -33,7 +33,7 @@ import {
 import { encodeEmpty } from '../messages/session.js';
 import { NtStatus, ntStatusName } from '../ntstatus.js';
 import type { OutgoingRequest, Response } from '../session/connection.js';
-import type { TreeState } from '../session/establish.js';
+import { sendOptions, type TreeState } from '../session/establish.js';
 import { parseSecurityDescriptor, type SecurityDescriptor } from '../dtyp/security-descriptor.js';
 import {
   Access,
@@ -64,6 +64,7 @@ import {
   type SetTimesOptions,
 } from './types.js';
 import { Readable as NodeReadable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 const OK = [NtStatus.SUCCESS];
 
@@ -477,13 +478,15 @@ export class Tree {
   }
 
   /**
-   * Reads a whole file. Files up to `limit` bytes (default: one I/O) take a single round trip
+   * Reads a whole file. Files up to 64 KiB (or `sizeHint`, up to one I/O) take a single round trip
    * (CREATE + READ + CLOSE compound); larger ones continue with a stream.
    */
-  async readFile(path: string): Promise<Buffer> {
+  async readFile(path: string, o: { sizeHint?: number } = {}): Promise<Buffer> {
     const smbPath = toSmbPath(path);
     const { link } = await this.connect();
-    const len = this.ioSize(link, 'read');
+    // One credit (64 KiB) unless the caller knows the file is bigger (e.g. from a listing).
+    const hint = Math.max(65536, Math.ceil(((o.sizeHint ?? 0) + 1) / 65536) * 65536);
+    const len = Math.min(this.ioSize(link, 'read'), hint);
     const r = await this.compound(
       smbPath,
       {
@@ -592,7 +595,6 @@ export class Tree {
       data = NodeReadable.from([data]);
     }
     const ws = this.createWriteStream(path, { ...o });
-    const { pipeline } = await import('node:stream/promises');
     await pipeline(data as AsyncIterable<Uint8Array>, ws);
     if (!ws.result) throw protocolError('write stream finished without a result');
     return ws.result;
@@ -901,7 +903,6 @@ export class Watcher implements AsyncIterable<ChangeEvent> {
     this.closed = true;
     const link = this.handle.link;
     if (this.current && this.messageId !== undefined && !link.conn.closed) {
-      const { sendOptions } = await import('../session/establish.js');
       const id = this.messageId;
       link.conn.cancel(id, sendOptions(link.session, this.tree.encrypted));
       // The server answers the cancelled request with STATUS_CANCELLED; never wait forever for it.
