@@ -10,6 +10,7 @@ import { JwtVerifier } from './auth/jwt.js';
 import { ServiceTokenService } from './auth/service-tokens.js';
 import type { PermissionChecker } from './auth/permissions.js';
 import type { ConnectorDrivers } from './drivers/types.js';
+import { createSharePointDrivers } from './drivers/sharepoint.js';
 import { databaseCheck, queueCheck, type Lifecycle } from './health/readiness.js';
 import { connectorsModule, type ConnectorServices } from './routes/connectors/index.js';
 import { driveModule } from './routes/drive/index.js';
@@ -113,7 +114,13 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
   const ctx: ApiContext = { config, logger, prisma, boss };
 
   const secrets = new SecretBox(options.secretKeys);
-  const drivers: ConnectorDrivers = options.drivers ?? { smb: createSmbDriver() };
+  const drivers: ConnectorDrivers = options.drivers ?? {
+    smb: createSmbDriver(),
+    ...createSharePointDrivers({
+      graphBaseUrl: config.GRAPH_BASE_URL,
+      authorityHost: config.AZURE_AUTHORITY_HOST,
+    }),
+  };
   const audit = new AuditLog();
   const access = new ConnectorAccess(prisma, options.permissions ?? new PermissionService(prisma));
   const hostGuard = new HostGuard(

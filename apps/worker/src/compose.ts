@@ -6,6 +6,7 @@ import { createBoss, type PgBoss } from '@scaidrive/jobs';
 import { WorkerMetrics } from './metrics.js';
 import { localSource } from './sources/local.js';
 import { smbSource } from './sources/smb.js';
+import { sharePointSource } from './sources/sharepoint.js';
 import { SourceRegistry } from './sources/registry.js';
 import { createEngineRunner } from './sync-runner.js';
 import { Worker } from './worker.js';
@@ -49,6 +50,7 @@ export async function composeWorker(options: ComposeWorkerOptions): Promise<Work
       connectionString: options.databaseUrl,
       role: 'worker',
       poolSize: config.DATABASE_POOL_SIZE,
+      superviseIntervalSeconds: Math.min(60, config.JOB_HEARTBEAT_SECONDS),
     });
   if (ownsBoss) {
     boss.on('error', (err) => logger.error('queue error', { err }));
@@ -60,6 +62,7 @@ export async function composeWorker(options: ComposeWorkerOptions): Promise<Work
   const metrics = new WorkerMetrics();
   const sources = new SourceRegistry();
   sources.register('smb', smbSource());
+  sources.register('sharepoint', sharePointSource());
   if (config.ENABLE_LOCAL_CONNECTORS) sources.register('local', localSource);
   options.sources?.(sources);
   const runSync = createEngineRunner({ prisma, drive, secrets, sources, config, logger, metrics });

@@ -68,8 +68,13 @@ export function createEngineRunner(deps: EngineRunnerDeps): SyncRunner {
       });
     }
     let source: FileTree | undefined;
+    const state = createFileStateStore(deps.prisma, {
+      tenantId: connector.tenantId,
+      connectorId: connector.id,
+    });
     try {
       source = await deps.sources.create(cfg, {
+        state,
         connector,
         prisma: deps.prisma,
         secrets: deps.secrets,
@@ -88,10 +93,6 @@ export function createEngineRunner(deps: EngineRunnerDeps): SyncRunner {
       });
       // target_path is created when it does not exist yet.
       await target.mkdir('', signal);
-      const state = createFileStateStore(deps.prisma, {
-        tenantId: connector.tenantId,
-        connectorId: connector.id,
-      });
       const options = await syncOptions(
         deps,
         connector,

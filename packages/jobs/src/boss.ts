@@ -18,7 +18,11 @@ export interface BossOptions {
   /** Workers supervise (maintenance, monitoring) and run cron; API pods only send. */
   role: 'api' | 'worker';
   poolSize?: number;
-  settings?: QueueSettings;
+  /**
+   * How often a worker's supervisor looks for jobs whose heartbeat stopped (a killed worker). A
+   * killed worker's job is released after about heartbeat + this. Default: the heartbeat, at most 60 s.
+   */
+  superviseIntervalSeconds?: number;
 }
 
 export function createBoss(options: BossOptions): PgBoss {
@@ -30,6 +34,12 @@ export function createBoss(options: BossOptions): PgBoss {
     supervise: worker,
     schedule: worker,
     migrate: true,
+    ...(worker
+      ? {
+          superviseIntervalSeconds: options.superviseIntervalSeconds ?? 30,
+          monitorIntervalSeconds: options.superviseIntervalSeconds ?? 30,
+        }
+      : {}),
   });
 }
 

@@ -1,6 +1,6 @@
 import { AppError, ErrorCode, type Config } from '@scaidrive/core';
 import type { AnyConnectorConfig, Connector, PrismaClient } from '@scaidrive/db';
-import type { FileTree } from '@scaidrive/sync';
+import type { FileTree, StateStore } from '@scaidrive/sync';
 import type { SecretBox, Logger } from '@scaidrive/core';
 
 /** What a source factory may use besides the decrypted configuration. */
@@ -11,6 +11,8 @@ export interface SourceContext {
   config: Config;
   logger: Logger;
   signal: AbortSignal;
+  /** The connector's file states (sources with id-based change feeds rebuild paths from it). */
+  state: StateStore;
   /** Throttling waits and similar, for job metrics. */
   onThrottle?(waitMs: number): void;
 }

@@ -5,8 +5,7 @@ import {
   memoryTokenCacheStore,
   type PacerRegistry,
 } from '@scaidrive/connector-sharepoint';
-import type { StateStore } from '@scaidrive/sync';
-import type { SourceContext, SourceFactory } from './registry.js';
+import type { SourceFactory } from './registry.js';
 
 /**
  * The SharePoint `Source` for a connector. Register in compose.ts:
@@ -51,7 +50,7 @@ export function sharePointSource(options: { pacers?: PacerRegistry } = {}): Sour
           accountId: config.authorizedAccountId,
         },
       },
-      { stateStore: (ctx as SourceContext & { state?: StateStore }).state, pacers: options.pacers },
+      { stateStore: ctx.state, pacers: options.pacers },
     );
     source.on('wait', (ms) => ctx.onThrottle?.(ms));
     const loc = await source.location(ctx.signal);
