@@ -73,6 +73,17 @@ export function surelyDifferent(a: Entry, b: Entry): boolean {
   return a.size !== b.size || hashesEqual(a.hash, b.hash) === false;
 }
 
+function sameSide(a: SideState | null, b: SideState | null): boolean {
+  if (!a || !b) return !a && !b;
+  return (
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    (a.id ?? null) === (b.id ?? null) &&
+    (a.version ?? null) === (b.version ?? null) &&
+    (a.hash ?? null) === (b.hash ?? null)
+  );
+}
+
 function canon(v: unknown): unknown {
   if (v === undefined || v === null) return null;
   if (Array.isArray(v)) return v.map(canon);
@@ -87,9 +98,28 @@ function canon(v: unknown): unknown {
   return v;
 }
 
+/** Structural equality that ignores key order (jsonb reorders keys) and null vs missing. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if ((a ?? null) === null || (b ?? null) === null) return (a ?? null) === (b ?? null);
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+}
+
 /** Equal for the store (ignores `lastSyncedAtMs`; null and missing are the same). */
 export function recordsEqual(a: FileStateRecord | null, b: FileStateRecord | null): boolean {
   if (!a || !b) return a === b;
-  const strip = (r: FileStateRecord): unknown => canon({ ...r, lastSyncedAtMs: null });
-  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+  const n = (v: string | null | undefined): string | null => v ?? null;
+  return (
+    a.pathKey === b.pathKey &&
+    a.path === b.path &&
+    a.parentKey === b.parentKey &&
+    a.kind === b.kind &&
+    a.status === b.status &&
+    n(a.aclHash) === n(b.aclHash) &&
+    n(a.metadataHash) === n(b.metadataHash) &&
+    n(a.lastError) === n(b.lastError) &&
+    n(a.lastErrorCode) === n(b.lastErrorCode) &&
+    sameSide(a.source, b.source) &&
+    sameSide(a.target, b.target) &&
+    sameJson(a.conflict, b.conflict)
+  );
 }

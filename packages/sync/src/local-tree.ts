@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   AppError,
   CancelledError,
@@ -28,7 +28,8 @@ import type {
  * - Writes are atomic: content goes to a temporary name in the same folder, is fsynced, gets its
  *   modification time, and is renamed over the destination. Temporary files are never listed and
  *   stale ones (left by a killed process) are removed when their folder is listed.
- * - `version` is `mtimeNs:size:inode:ctimeNs` — it moves on any content write, in-place or atomic.
+ * - `version` is `mtime:size:inode:ctime` (times in fractional milliseconds) — it moves on any content
+ *   write, in-place or atomic.
  * - Symbolic links and special files are not listed (they are neither files nor folders here).
  * - With `historyDir`, overwritten and deleted files are kept there (hard link or copy) and the tree
  *   reports `keepsHistory` — a stand-in for ScaiDrive versions and trash in tests.
@@ -42,6 +43,15 @@ export interface LocalTreeOptions {
   fsync?: boolean;
   /** Keep overwritten and deleted files in this directory (outside the tree). */
   historyDir?: string;
+  /**
+   * How listings stat their entries. `sync` (one `lstat` system call each, no thread-pool round
+   * trip) is several times cheaper on a local disk but blocks the event loop on a slow mount;
+   * `auto` (default) starts synchronous and switches this tree to `async` for good as soon as a
+   * folder's stats take longer than `syncStatBudgetMs`.
+   */
+  statMode?: 'auto' | 'sync' | 'async';
+  /** Default 25 ms per folder. */
+  syncStatBudgetMs?: number;
 }
 
 export interface LocalTree extends FileTree {
@@ -78,6 +88,9 @@ class LocalFileTree implements LocalTree {
   private readonly historyDir: string | undefined;
   /** Temporary files this instance is writing right now. */
   private readonly activeTemps = new Set<string>();
+  private syncStat: boolean;
+  private readonly syncStatBudgetMs: number;
+  private readonly statModeFixed: boolean;
 
   constructor(
     readonly rootDir: string,
@@ -87,6 +100,9 @@ class LocalFileTree implements LocalTree {
     this.hiddenDotfiles = options.hiddenDotfiles ?? true;
     this.doFsync = options.fsync ?? true;
     this.historyDir = options.historyDir ? path.resolve(options.historyDir) : undefined;
+    this.syncStat = (options.statMode ?? 'auto') !== 'async';
+    this.statModeFixed = options.statMode !== undefined && options.statMode !== 'auto';
+    this.syncStatBudgetMs = options.syncStatBudgetMs ?? 25;
     this.capabilities = {
       changeFeed: false,
       readAcl: false,
@@ -127,14 +143,32 @@ class LocalFileTree implements LocalTree {
       }
       if (d.isFile() || d.isDirectory()) names.push(d.name);
     }
+    const pathOf = (n: string): string => (prefix ? `${prefix}/${n}` : n);
+    if (this.syncStat) {
+      const started = performance.now();
+      const out: Entry[] = [];
+      for (const name of names) {
+        let st: Stats | undefined;
+        try {
+          st = lstatSync(path.join(abs, name), { throwIfNoEntry: false });
+        } catch (err) {
+          throw mapFsError(err, pathOf(name), 'stat');
+        }
+        if (st && (st.isFile() || st.isDirectory())) out.push(this.toEntry(pathOf(name), name, st));
+      }
+      if (!this.statModeFixed && performance.now() - started > this.syncStatBudgetMs)
+        this.syncStat = false; // a slow file system: stop blocking the event loop
+      yield* out;
+      return;
+    }
     for (let i = 0; i < names.length; i += LIST_STAT_PARALLEL) {
       checkAbort(signal);
       const chunk = names.slice(i, i + LIST_STAT_PARALLEL);
       const stats = await Promise.all(
         chunk.map((n) =>
-          fs.lstat(path.join(abs, n), { bigint: true }).catch((err: unknown) => {
+          fs.lstat(path.join(abs, n)).catch((err: unknown) => {
             if (isCode(err, 'ENOENT')) return null; // removed since readdir
-            throw mapFsError(err, prefix ? `${prefix}/${n}` : n, 'stat');
+            throw mapFsError(err, pathOf(n), 'stat');
           }),
         ),
       );
@@ -142,7 +176,7 @@ class LocalFileTree implements LocalTree {
         const st = stats[j];
         if (!st || !(st.isFile() || st.isDirectory())) continue;
         const name = chunk[j]!;
-        yield this.toEntry(prefix ? `${prefix}/${name}` : name, name, st);
+        yield this.toEntry(pathOf(name), name, st);
       }
     }
   }
@@ -151,7 +185,7 @@ class LocalFileTree implements LocalTree {
     checkAbort(signal);
     const abs = this.absolute(rel);
     try {
-      const st = await fs.lstat(abs, { bigint: true });
+      const st = await fs.lstat(abs);
       if (!st.isFile() && !st.isDirectory()) return null;
       return this.toEntry(splitPath(rel).join('/'), baseName(rel), st);
     } catch (err) {
@@ -170,12 +204,23 @@ class LocalFileTree implements LocalTree {
       throw mapFsError(err, rel, 'read');
     }
     try {
-      const st = await fh.stat({ bigint: true });
+      const st = await fh.stat();
       if (!st.isFile()) throw new ItemError(ErrorCode.ITEM_NOT_FOUND, `${rel} is not a file`);
       const entry = this.toEntry(splitPath(rel).join('/'), baseName(rel), st);
-      const stream = fh.createReadStream({ autoClose: true, highWaterMark: 256 * 1024 });
+      if (entry.size === 0) {
+        await fh.close();
+        return { stream: Readable.from([]), entry };
+      }
+      // Read exactly the listed size (growth shows in the re-check of size and time).
+      const stream = fh.createReadStream({
+        autoClose: true,
+        highWaterMark: 256 * 1024,
+        end: entry.size - 1,
+      });
       if (signal) {
         const onAbort = (): void => {
+          // The run is stopping: the consumer may not be listening (yet), so never crash on it.
+          stream.on('error', () => undefined);
           stream.destroy(new CancelledError());
         };
         signal.addEventListener('abort', onAbort, { once: true });
@@ -192,22 +237,26 @@ class LocalFileTree implements LocalTree {
     checkAbort(options.signal);
     const abs = this.absolute(rel);
     const dir = path.dirname(abs);
-    const dirStat = await fs.stat(dir).catch(() => null);
-    if (!dirStat?.isDirectory()) {
-      content.destroy();
-      throw new ItemError(ErrorCode.ITEM_NOT_FOUND, `Parent folder of ${rel} does not exist`);
-    }
-    try {
-      await this.checkPrecondition(rel, abs, options.ifMatch);
-    } catch (err) {
-      content.destroy();
-      throw err;
+    if (typeof options.ifMatch === 'string') {
+      // Fail before moving any bytes when the file already changed (the check is repeated last).
+      try {
+        await this.checkPrecondition(rel, abs, options.ifMatch);
+      } catch (err) {
+        content.destroy();
+        throw err;
+      }
     }
     const tmp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-    this.activeTemps.add(tmp);
     let fh: fs.FileHandle | null = null;
     try {
-      fh = await fs.open(tmp, 'wx');
+      try {
+        fh = await fs.open(tmp, 'wx');
+      } catch (err) {
+        if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR'))
+          throw new ItemError(ErrorCode.ITEM_NOT_FOUND, `Parent folder of ${rel} does not exist`);
+        throw err;
+      }
+      this.activeTemps.add(tmp);
       const hash = createHash('sha256');
       let bytes = 0;
       for await (const chunk of content as AsyncIterable<Buffer>) {
@@ -228,22 +277,22 @@ class LocalFileTree implements LocalTree {
         );
       if (options.expectedSha256 && hash.digest('hex') !== options.expectedSha256.toLowerCase())
         throw new ItemError(ErrorCode.CHECKSUM_MISMATCH, `${rel}: SHA-256 mismatch`);
+      const mtime = options.mtimeMs / 1000;
+      await fh.utimes(mtime, mtime);
       if (this.doFsync) await fh.sync();
       await fh.close();
       fh = null;
-      const mtime = options.mtimeMs / 1000;
-      await fs.utimes(tmp, mtime, mtime);
       checkAbort(options.signal);
-      // Re-check right before the rename: the window for a lost update is the rename itself.
+      // Checked right before the rename: the window for a lost update is the rename itself.
       await this.checkPrecondition(rel, abs, options.ifMatch);
       if (this.historyDir) await this.keepHistory(abs, rel);
       await fs.rename(tmp, abs);
-      const st = await fs.lstat(abs, { bigint: true });
+      const st = await fs.lstat(abs);
       return this.toEntry(splitPath(rel).join('/'), baseName(rel), st);
     } catch (err) {
       content.destroy();
       if (fh) await fh.close().catch(() => undefined);
-      await fs.unlink(tmp).catch(() => undefined);
+      if (this.activeTemps.has(tmp)) await fs.unlink(tmp).catch(() => undefined);
       throw mapFsError(err, rel, 'write');
     } finally {
       this.activeTemps.delete(tmp);
@@ -255,7 +304,7 @@ class LocalFileTree implements LocalTree {
     const abs = this.absolute(rel);
     try {
       await fs.mkdir(abs, { recursive: true });
-      const st = await fs.lstat(abs, { bigint: true });
+      const st = await fs.lstat(abs);
       if (!st.isDirectory())
         throw new ItemError(ErrorCode.NAME_CONFLICT, `${rel} exists and is not a folder`);
       return this.toEntry(splitPath(rel).join('/'), baseName(rel), st);
@@ -271,7 +320,7 @@ class LocalFileTree implements LocalTree {
     if (splitPath(rel).length === 0)
       throw new ItemError(ErrorCode.PRECONDITION_FAILED, 'The root cannot be deleted');
     const abs = this.absolute(rel);
-    const st = await fs.lstat(abs, { bigint: true }).catch((err: unknown) => {
+    const st = await fs.lstat(abs).catch((err: unknown) => {
       if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return null;
       throw mapFsError(err, rel, 'delete');
     });
@@ -320,7 +369,7 @@ class LocalFileTree implements LocalTree {
       throw new ItemError(ErrorCode.NAME_CONFLICT, `${to} already exists`);
     try {
       await fs.rename(absFrom, absTo);
-      const st = await fs.lstat(absTo, { bigint: true });
+      const st = await fs.lstat(absTo);
       return this.toEntry(splitPath(to).join('/'), baseName(to), st);
     } catch (err) {
       throw mapFsError(err, from, 'move');
@@ -332,7 +381,7 @@ class LocalFileTree implements LocalTree {
     const abs = this.absolute(rel);
     try {
       await fs.utimes(abs, mtimeMs / 1000, mtimeMs / 1000);
-      const st = await fs.lstat(abs, { bigint: true });
+      const st = await fs.lstat(abs);
       return this.toEntry(splitPath(rel).join('/'), baseName(rel), st);
     } catch (err) {
       throw mapFsError(err, rel, 'setMtime');
@@ -343,17 +392,18 @@ class LocalFileTree implements LocalTree {
     // Nothing pooled.
   }
 
-  private toEntry(rel: string, name: string, st: BigIntStats): Entry {
+  private toEntry(rel: string, name: string, st: Stats): Entry {
     const isDir = st.isDirectory();
     const entry: Entry = {
       name,
       path: rel,
       kind: isDir ? 'folder' : 'file',
-      size: isDir ? 0 : Number(st.size),
-      mtimeMs: nsToMs(st.mtimeNs),
+      size: isDir ? 0 : st.size,
+      // Rounded: `utimes` takes a double, which is not exact in nanoseconds.
+      mtimeMs: Math.round(st.mtimeMs),
       id: String(st.ino),
     };
-    if (!isDir) entry.version = `${st.mtimeNs}:${st.size}:${st.ino}:${st.ctimeNs}`;
+    if (!isDir) entry.version = `${st.mtimeMs}:${st.size}:${st.ino}:${st.ctimeMs}`;
     if (this.hiddenDotfiles && name.startsWith('.')) entry.hidden = true;
     return entry;
   }
@@ -364,7 +414,7 @@ class LocalFileTree implements LocalTree {
     ifMatch: string | null | undefined,
   ): Promise<void> {
     if (ifMatch === undefined) return;
-    const st = await fs.lstat(abs, { bigint: true }).catch((err: unknown) => {
+    const st = await fs.lstat(abs).catch((err: unknown) => {
       if (isCode(err, 'ENOENT')) return null;
       throw err;
     });
@@ -399,13 +449,6 @@ class LocalFileTree implements LocalTree {
     if (pid !== process.pid && Number.isFinite(pid) && processAlive(pid)) return;
     await fs.unlink(abs).catch(() => undefined);
   }
-}
-
-/** Round to the nearest millisecond: `utimes` takes a double, which is not exact in nanoseconds. */
-function nsToMs(ns: bigint): number {
-  const q = (ns + 500_000n) / 1_000_000n;
-  const r = (ns + 500_000n) % 1_000_000n;
-  return Number(r < 0n ? q - 1n : q);
 }
 
 function processAlive(pid: number): boolean {

@@ -145,28 +145,26 @@ export class March {
     const ctx = this.ctx;
     return this.listLimit(async () => {
       if (ctx.signal.aborted) return null;
-      const b = await ctx.state.children(folder.key);
-      const lists: Record<SideName, Entry[]> = { source: [], target: [] };
-      for (const side of ['source', 'target'] as const) {
-        if (!folder.present[side]) continue;
+      const listOne = async (side: SideName): Promise<Entry[] | null> => {
+        if (!folder.present[side]) return [];
         const path = side === 'source' ? folder.sourcePath : folder.targetPath;
         try {
-          lists[side] = await this.listSide(side, path);
+          return await this.listSide(side, path);
         } catch (err) {
-          if (folder.item === null) {
-            lists[side] = await this.rootListingFailed(side, err, b);
-            continue;
-          }
-          const c = classifyError(err);
-          if (isFatal(c)) throw err;
+          if (folder.item === null) return this.rootListingFailed(side, err, await baseP);
+          if (isFatal(classifyError(err))) throw err;
           // Never "everything in it was deleted": the folder is an error and is skipped.
           recordItemFailure(ctx, folder.item, 'folder', err);
           return null;
         }
-      }
-      if (folder.item === null) this.guardEmptyRoot(lists, b);
+      };
+      // Both sides and the base at once: the listing is the cost of an unchanged run.
+      const baseP = ctx.state.children(folder.key);
+      const [s, t, b] = await Promise.all([listOne('source'), listOne('target'), baseP]);
+      if (s === null || t === null) return null;
+      if (folder.item === null) this.guardEmptyRoot({ source: s, target: t }, b);
       ctx.acct.count('foldersScanned');
-      return { s: lists.source, t: lists.target, b };
+      return { s, t, b };
     });
   }
 
@@ -224,34 +222,42 @@ export class March {
       .sort((a, b) => compareCodePoints(a.k, b.k));
     const result: Occupancy = { source: false, target: false };
     const subfolders: Promise<Occupancy>[] = [];
-    let i = 0;
-    let j = 0;
-    let m = 0;
-    while (i < src.length || j < tgt.length || m < base.length) {
-      if (ctx.signal.aborted) return BOTH;
-      let k: string | null = null;
-      for (const c of [src[i]?.k, tgt[j]?.k, base[m]?.k])
-        if (c !== undefined && (k === null || compareCodePoints(c, k) < 0)) k = c;
-      const key = k!;
-      const sDupes: Entry[] = [];
-      const tDupes: Entry[] = [];
-      const s = src[i]?.k === key ? src[i++]!.e : null;
-      while (src[i]?.k === key) sDupes.push(src[i++]!.e);
-      const t = tgt[j]?.k === key ? tgt[j++]!.e : null;
-      while (tgt[j]?.k === key) tDupes.push(tgt[j++]!.e);
-      let b: FileStateRecord | null = null;
-      while (base[m]?.k === key) b = base[m++]!.r;
-      const item = this.makeItem(folder, key, s, t, b);
-      this.reportCollisions(item, sDupes, tDupes);
-      const r = await this.visit(folder, item, subfolders);
-      result.source ||= r.source;
-      result.target ||= r.target;
+    let done = false;
+    try {
+      let i = 0;
+      let j = 0;
+      let m = 0;
+      while (i < src.length || j < tgt.length || m < base.length) {
+        if (ctx.signal.aborted) return BOTH;
+        let k: string | null = null;
+        for (const c of [src[i]?.k, tgt[j]?.k, base[m]?.k])
+          if (c !== undefined && (k === null || compareCodePoints(c, k) < 0)) k = c;
+        const key = k!;
+        const sDupes: Entry[] = [];
+        const tDupes: Entry[] = [];
+        const s = src[i]?.k === key ? src[i++]!.e : null;
+        while (src[i]?.k === key) sDupes.push(src[i++]!.e);
+        const t = tgt[j]?.k === key ? tgt[j++]!.e : null;
+        while (tgt[j]?.k === key) tDupes.push(tgt[j++]!.e);
+        let b: FileStateRecord | null = null;
+        while (base[m]?.k === key) b = base[m++]!.r;
+        const item = this.makeItem(folder, key, s, t, b);
+        this.reportCollisions(item, sDupes, tDupes);
+        const r = await this.visit(folder, item, subfolders);
+        result.source ||= r.source;
+        result.target ||= r.target;
+      }
+      for (const r of await Promise.all(subfolders)) {
+        result.source ||= r.source;
+        result.target ||= r.target;
+      }
+      done = true;
+      return result;
+    } finally {
+      // Leaving early (abort, fatal error): sub-walks still settle, and their errors are not lost
+      // as unhandled rejections (the run already records why it stopped).
+      if (!done) for (const p of subfolders) p.catch(() => undefined);
     }
-    for (const r of await Promise.all(subfolders)) {
-      result.source ||= r.source;
-      result.target ||= r.target;
-    }
-    return result;
   }
 
   private makeItem(
@@ -262,12 +268,14 @@ export class March {
     b: FileStateRecord | null,
   ): Item {
     const name = s?.name ?? t?.name ?? (b ? lastName(b.path) : key);
+    // Names never contain "/": plain concatenation (this runs for every path of every run).
+    const under = (dir: string): string => (dir ? `${dir}/${name}` : name);
     return {
       key: folder.key ? `${folder.key}/${key}` : key,
       parentKey: folder.key,
-      path: joinPath(folder.path, name),
-      sourcePath: s?.path ?? joinPath(folder.sourcePath, name),
-      targetPath: t?.path ?? joinPath(folder.targetPath, name),
+      path: under(folder.path),
+      sourcePath: s?.path ?? under(folder.sourcePath),
+      targetPath: t?.path ?? under(folder.targetPath),
       source: s,
       target: t,
       base: b,

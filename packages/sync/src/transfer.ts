@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Transform, pipeline, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { ErrorCode, ItemError } from '@scaidrive/core';
 import { treeOf, withRetry, type RunContext } from './context.js';
 import { hashesEqual, type SideName } from './fingerprint.js';
@@ -127,7 +127,17 @@ async function copyOnce(
   const verify = new VerifyingStream(displayPath, opened.entry, () =>
     fromTree.stat(req.fromPath, signal),
   );
-  const content = pipeline(opened.stream, verify, () => undefined);
+  // Plain piping (a per-file `pipeline` costs an AbortController and its DOMException): errors of
+  // the origin stream reach the destination through `verify`, and a destination that gives up
+  // destroys `verify`, which stops the origin.
+  opened.stream.on('error', (err) => verify.destroy(err));
+  opened.stream.on('close', () => {
+    if (!opened.stream.readableEnded)
+      verify.destroy(changedDuringRead(displayPath, 'the read stopped early'));
+  });
+  verify.on('error', () => opened.stream.destroy());
+  verify.on('close', () => opened.stream.destroy());
+  const content = opened.stream.pipe(verify);
   const expectedSha =
     opened.entry.hash && opened.entry.hash.startsWith('sha256:')
       ? opened.entry.hash.slice('sha256:'.length)
