@@ -82,6 +82,8 @@ export class ShareTree implements FileTree {
       importVersions: true,
       metadata: true,
       move: true,
+      // Overwritten content stays as older versions, deleted items go to the trash.
+      keepsHistory: true,
       hashAlgorithm: 'sha256',
       nameProblem: (name: string, parentPath: RelPath): string | null => {
         const problem = driveNameProblem(name);
