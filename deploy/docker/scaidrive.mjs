@@ -11,6 +11,8 @@
 //   token …             service tokens: issue / --list / --revoke (see `token --help`)
 //   bootstrap           first tenant, admin user, default share and an admin token (printed once;
 //                       idempotent: later runs print the ids only)
+//   rotate-secrets      re-encrypt stored connector secrets with the newest SECRET_KEYS key and
+//                       report any that no configured key decrypts; --dry-run only checks
 //   healthcheck         the image's HEALTHCHECK: probes the role's own health endpoint
 import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -27,7 +29,7 @@ const ROLES = {
   standalone: path.join(appRoot, 'dist', 'main.js'),
   token: pkg('api', 'dist/cli/issue-token.js'),
 };
-const TOOLS = ['wait-for-migrations', 'bootstrap', 'healthcheck'];
+const TOOLS = ['wait-for-migrations', 'bootstrap', 'rotate-secrets', 'healthcheck'];
 const USAGE = `usage: scaidrive <${[...Object.keys(ROLES), ...TOOLS].join('|')}> [args…]\n`;
 
 const [role, ...rest] = process.argv.slice(2);
@@ -36,6 +38,8 @@ process.chdir(appRoot);
 
 if (role === 'healthcheck') {
   process.exit(await healthcheck());
+} else if (role === 'rotate-secrets') {
+  process.exit(await rotateSecrets(rest));
 } else if (role === 'bootstrap') {
   process.exit(await bootstrap());
 } else if (role === 'wait-for-migrations') {
@@ -160,4 +164,65 @@ async function bootstrap() {
   } finally {
     await prisma.$disconnect().catch(() => undefined);
   }
+}
+
+async function rotateSecrets(argv) {
+  /** Encrypted columns of `connectors` and their SecretBox context field (`connector:<id>:<field>`). */
+  const SECRET_COLUMNS = {
+    password: 'password_enc',
+    azure_client_secret: 'azure_client_secret_enc',
+    azure_certificate: 'azure_certificate_enc',
+    token_cache: 'token_cache_enc',
+  };
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'dry-run': { type: 'boolean', default: false } },
+  });
+  const url = process.env.DATABASE_URL;
+  if (!url || !process.env.SECRET_KEYS) {
+    process.stderr.write('rotate-secrets: DATABASE_URL and SECRET_KEYS are required\n');
+    return 1;
+  }
+  const core = await import(pathToFileURL(pkg('core', 'dist/index.js')).href);
+  const box = new core.SecretBox(core.parseSecretKeys(process.env.SECRET_KEYS));
+  const db = await import(pathToFileURL(pkg('db', 'dist/index.js')).href);
+  const pg = createRequire(realpathSync(pkg('db', 'package.json')))('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const report = { checked: 0, rotated: 0, pending: 0, undecryptable: [] };
+  try {
+    for (const [field, column] of Object.entries(SECRET_COLUMNS)) {
+      const { rows } = await client.query(
+        `SELECT id, ${column} AS enc FROM connectors WHERE ${column} IS NOT NULL ORDER BY id`,
+      );
+      for (const row of rows) {
+        report.checked++;
+        const context = db.secretContext(row.id, field);
+        let plain;
+        try {
+          plain = box.decrypt(row.enc, context);
+        } catch {
+          // Never the value or the error text: only where the problem is.
+          report.undecryptable.push({ connector_id: row.id, field });
+          continue;
+        }
+        if (!box.needsRotation(row.enc)) continue;
+        if (values['dry-run']) {
+          report.pending++;
+          continue;
+        }
+        // Optimistic: a secret changed meanwhile (new password, token refresh) is left as written.
+        const r = await client.query(
+          `UPDATE connectors SET ${column} = $1 WHERE id = $2 AND ${column} = $3`,
+          [box.encrypt(plain, context), row.id, row.enc],
+        );
+        if (r.rowCount === 1) report.rotated++;
+        else report.pending++;
+      }
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  return report.undecryptable.length ? 1 : 0;
 }

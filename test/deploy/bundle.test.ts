@@ -73,12 +73,15 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
+const K1 = `k1:${randomBytes(32).toString('base64')}`;
+const K2 = `k2:${randomBytes(32).toString('base64')}`;
+
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'production',
     DATABASE_URL: db.url,
-    SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    SECRET_KEYS: K1,
     HOST: '127.0.0.1',
     PORT: '0',
     WORKER_PORT: '0',
@@ -259,6 +262,62 @@ describe('production bundle (deploy/docker/bundle.mjs)', () => {
     });
     expect(list.status).toBe(200);
     expect(run(['bootstrap']).stdout).not.toContain('admin_token');
+
+    // A connector with a password, then a key rotation with the rotate-secrets tool.
+    const created = await fetch(`http://127.0.0.1:${apiPort}/api/v1/smb-connectors`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ids.admin_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Bundle test share',
+        server_host: '127.0.0.1',
+        server_port: 445,
+        share_name: 'projects',
+        base_path: '',
+        domain: 'CORP',
+        username: 'svc',
+        password: 'S3cr3t-Pa55word!',
+        target_share_id: (JSON.parse(boot.stdout) as { share_id: string }).share_id,
+        target_path: '/From Fileserver',
+        sync_direction: 'bidirectional',
+        sync_interval_minutes: 15,
+      }),
+    });
+    expect([created.status, created.status === 201 ? '' : await created.text()]).toEqual([201, '']);
+    const passwordKey = async () =>
+      (
+        await db.prisma.$queryRawUnsafe<{ k: string }[]>(
+          `SELECT split_part(password_enc, '.', 2) AS k FROM connectors`,
+        )
+      ).map((r) => r.k);
+    expect(await passwordKey()).toEqual(['k1']);
+    const report = (r: ReturnType<typeof run>) =>
+      JSON.parse(r.stdout) as {
+        checked: number;
+        rotated: number;
+        pending: number;
+        undecryptable: unknown[];
+      };
+    const both = { SECRET_KEYS: `${K2},${K1}` };
+    expect(report(run(['rotate-secrets', '--dry-run'], both))).toMatchObject({
+      checked: 1,
+      pending: 1,
+      rotated: 0,
+    });
+    expect(await passwordKey()).toEqual(['k1']);
+    expect(report(run(['rotate-secrets'], both))).toMatchObject({
+      checked: 1,
+      rotated: 1,
+      undecryptable: [],
+    });
+    expect(await passwordKey()).toEqual(['k2']);
+    // Old key can go: everything decrypts with k2 alone; with k1 alone nothing does (reported, exit 1).
+    expect(run(['rotate-secrets', '--dry-run'], { SECRET_KEYS: K2 }).status).toBe(0);
+    const stale = run(['rotate-secrets', '--dry-run'], { SECRET_KEYS: K1 });
+    expect(stale.status).toBe(1);
+    expect(report(stale).undecryptable).toEqual([
+      { connector_id: expect.stringMatching(/^cnn_/), field: 'password' },
+    ]);
+    expect(stale.stdout + stale.stderr).not.toContain('S3cr3t');
 
     api.proc.kill('SIGTERM');
     worker.proc.kill('SIGTERM');
