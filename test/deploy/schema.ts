@@ -81,6 +81,27 @@ export async function schemaErrors(objs: K8sObject[]): Promise<string[]> {
   return errors;
 }
 
+/** Strict layer for several renders at once (one TypeScript program): errors by render name. */
+export function strictErrorsByRender(
+  renders: Record<string, K8sObject[]>,
+): Record<string, string[]> {
+  const all: K8sObject[] = [];
+  const owner: string[] = [];
+  for (const [name, objs] of Object.entries(renders))
+    for (const o of objs) {
+      all.push(o);
+      owner.push(name);
+    }
+  const out: Record<string, string[]> = Object.fromEntries(
+    Object.keys(renders).map((n) => [n, []]),
+  );
+  for (const e of strictErrors(all)) {
+    const i = Number(/^#(\d+) /.exec(e)?.[1]);
+    out[owner[i] ?? Object.keys(renders)[0]!]!.push(e.replace(/^#\d+ /, ''));
+  }
+  return out;
+}
+
 /** Strict layer: TypeScript excess-property and type checks against the same models. */
 export function strictErrors(objs: K8sObject[]): string[] {
   const file = path.join(repoRoot, 'test', 'deploy', '__rendered__.mts');
@@ -91,7 +112,7 @@ export function strictErrors(objs: K8sObject[]): string[] {
     if (!info) return;
     if (!imports.has(info.module)) imports.set(info.module, new Set());
     imports.get(info.module)!.add(`I${info.name}`);
-    lines.push(`// ${key(o)} ${o.metadata?.name}`);
+    lines.push(`// #${i} ${key(o)} ${o.metadata?.name}`);
     lines.push(`export const o${i}: I${info.name} = ${JSON.stringify(o, null, 1)};`);
   });
   const source = [
