@@ -3,7 +3,7 @@ import type { Config, Logger } from '@scaidrive/core';
 import type { PrismaClient } from '@scaidrive/db';
 import {
   ensureQueues,
-  PgBoss,
+  type PgBoss,
   QUEUE_CONNECTOR_SYNC,
   QUEUE_DEPTH_SQL,
   QUEUE_SCHEDULER_TICK,
@@ -136,10 +136,13 @@ export class Worker {
       await boss.offWork(QUEUE_SCHEDULER_TICK).catch(() => undefined);
       const drained = boss.offWork(QUEUE_CONNECTOR_SYNC, { wait: true }).catch(() => undefined);
       this.handler.shutdown();
+      let budget: NodeJS.Timeout | undefined;
       await Promise.race([
         drained,
-        new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_SECONDS * 1000 - 2000)),
+        new Promise((r) => (budget = setTimeout(r, config.SHUTDOWN_TIMEOUT_SECONDS * 1000 - 2000))),
       ]);
+      // A drained worker must not wait for the budget timer to let the process exit.
+      clearTimeout(budget);
       await boss.stop({ graceful: true, timeout: 2000 });
       await this.health.close();
       logger.info('worker stopped');
