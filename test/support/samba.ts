@@ -257,7 +257,11 @@ async function startForwarder(target: () => number): Promise<{ address: string; 
       });
       return { address, server };
     } catch (err) {
-      if (attempt >= 5) throw err;
+      if (attempt >= 5)
+        throw new Error(
+          `smbcacls oracle: cannot listen on ${address}:445 (${(err as Error).message}); is a system smbd bound to 0.0.0.0:445?`,
+          { cause: err },
+        );
     }
   }
 }
