@@ -1,30 +1,30 @@
-// Sync engine benchmark: a local source of N files in N/100 folders synced into a local target with
-// the PostgreSQL StateStore — first sync, then unchanged reruns measured side by side with a bare
-// recursive directory walk of the same tree (readdir + lstat, what a listing needs). Each tree size
-// runs in its own child process so peak RSS is per size. Not part of `pnpm test`.
+// Sync engine benchmark: a local source of N files in N/100 folders (10 top folders) synced one way
+// into a target with the PostgreSQL StateStore — a first sync, then unchanged reruns measured side
+// by side with a bare recursive directory walk of the same tree (readdir + lstat: what a listing
+// needs). Not part of `pnpm test`.
 //
-//   pnpm exec tsc -b packages/sync packages/db [packages/drive]
+//   pnpm exec tsc -b packages/sync packages/db   (and packages/drive for --drive)
 //   node bench/sync/run.mjs [--sizes 10000,100000] [--runs 3] [--dir /tmp] [--concurrency 8]
 //        [--no-fsync] [--drive 10000]
 //
-// It runs the built packages (dist/), as a worker does: memory numbers include no TypeScript loader.
-// `--drive N` also syncs N files into the share store (packages/drive ShareTree) as the target.
-// BENCH_DATABASE_URL (admin URL; scratch databases are created and dropped) defaults to the local
-// PostgreSQL. Writes bench/results/sync-<timestamp>.json and prints a Markdown table.
+// Runs the built packages (dist/) as a worker does, so memory numbers include no TypeScript loader.
+// Each size runs in two fresh child processes — the first sync, then the reruns — so each peak RSS
+// is that phase's own. `--drive N` also runs N files into the share store (packages/drive ShareTree,
+// local chunk store) as the target. BENCH_DATABASE_URL (admin URL; scratch databases are created
+// and dropped) defaults to the local PostgreSQL. Writes bench/results/sync-<timestamp>.json and
+// prints a Markdown table.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const load = (pkg) => import(pathToFileURL(path.join(root, 'packages', pkg, 'dist/index.js')).href);
-const { createFileStateStore, createPrismaClient, migrate } = await load('db');
-const { createLocalTree, runSync } = await load('sync');
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10000,100000' },
@@ -33,11 +33,14 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     'no-fsync': { type: 'boolean', default: false },
     drive: { type: 'string', default: '0' },
-    child: { type: 'string' },
+    phase: { type: 'string' },
+    setup: { type: 'string' },
+    files: { type: 'string' },
     target: { type: 'string', default: 'local' },
   },
 });
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const MiB = 2 ** 20;
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -50,7 +53,7 @@ async function timed(fn) {
   return [Number(process.hrtime.bigint() - t) / 1e9, r];
 }
 
-/** The baseline: one recursive walk with the stats a listing needs. */
+/** Baseline 1: a recursive walk with fs.promises (readdir + lstat of every entry). */
 async function bareWalk(dir) {
   let n = 0;
   const stack = [dir];
@@ -65,6 +68,21 @@ async function bareWalk(dir) {
         if (st.isDirectory()) stack.push(p);
       }),
     );
+  }
+  return n;
+}
+
+/** Baseline 2: the same walk with synchronous lstat (no thread-pool round trips). */
+async function bareWalkSync(dir) {
+  let n = 0;
+  const stack = [dir];
+  while (stack.length) {
+    const d = stack.pop();
+    for (const e of await fs.readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      n++;
+      if (lstatSync(p).isDirectory()) stack.push(p);
+    }
   }
   return n;
 }
@@ -108,207 +126,275 @@ async function makeTree(dir, files) {
   return { folders: folders + groups, bytes };
 }
 
-/** Rows inserted/updated/deleted in file_states (over a fresh connection; stats flush on exit). */
-async function pgTuplesWritten(url) {
+async function sql(url, text) {
+  const { createPrismaClient } = await load('db');
   const c = createPrismaClient({ connectionString: url, poolSize: 1 });
   try {
-    const r = await c.$queryRawUnsafe(
-      `SELECT (n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_user_tables WHERE relname = 'file_states'`,
-    );
-    return Number(r[0]?.n ?? 0);
+    return await c.$queryRawUnsafe(text);
   } finally {
     await c.$disconnect();
   }
 }
 
-async function adminSql(sql) {
-  const c = createPrismaClient({ connectionString: adminUrl, poolSize: 1 });
-  try {
-    await c.$executeRawUnsafe(sql);
-  } finally {
-    await c.$disconnect();
-  }
+/** Rows inserted/updated/deleted in file_states (backends flush their statistics on exit). */
+async function pgTuplesWritten(url) {
+  const r = await sql(
+    url,
+    `SELECT (n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_user_tables WHERE relname = 'file_states'`,
+  );
+  return Number(r[0]?.n ?? 0);
 }
 
-async function child(files, targetKind) {
-  const runs = Number(values.runs);
-  const concurrency = Number(values.concurrency);
-  const fsync = !values['no-fsync'];
+function rssSampler() {
+  const s = { peak: process.memoryUsage.rss() };
+  const t = setInterval(() => (s.peak = Math.max(s.peak, process.memoryUsage.rss())), 20);
+  return {
+    reset: () => (s.peak = process.memoryUsage.rss()),
+    peakMiB: () => s.peak / MiB,
+    stop: () => clearInterval(t),
+  };
+}
+
+/**
+ * Opens the benchmark's trees and state store (both phases). The state store runs on a pg pool
+ * (its fast path); Prisma is connected as well, as in a worker process, so its memory counts.
+ */
+async function open(setup) {
+  const { createFileStateStore, createPrismaClient } = await load('db');
+  const { createLocalTree } = await load('sync');
+  const pg = createRequire(path.join(root, 'packages/db/package.json'))('pg');
+  const prisma = createPrismaClient({ connectionString: setup.url, poolSize: 4 });
+  await prisma.$queryRawUnsafe('SELECT 1');
+  const pool = new pg.Pool({ connectionString: setup.url, max: 10 });
+  const fsync = setup.fsync;
+  const source = createLocalTree(setup.srcDir, { fsync });
+  let target;
+  if (setup.target === 'drive') {
+    const { Drive, LocalChunkStore } = await load('drive');
+    const d = new Drive({
+      prisma,
+      chunkStore: new LocalChunkStore(path.join(setup.work, 'blobs')),
+    });
+    target = d.shareTree({
+      tenantId: setup.tenantId,
+      shareId: setup.shareId,
+      rootPath: '',
+      origin: `connector:${setup.connectorId}`,
+      actorUserId: setup.userId,
+    });
+  } else target = createLocalTree(path.join(setup.work, 'target'), { fsync });
+  const state = createFileStateStore(prisma, {
+    tenantId: setup.tenantId,
+    connectorId: setup.connectorId,
+  });
+  const options = {
+    direction: 'source_to_target',
+    conflictResolution: 'LAST_WRITER_WINS',
+    transferConcurrency: setup.concurrency,
+  };
+  const close = async () => {
+    await pool.end();
+    await prisma.$disconnect();
+  };
+  return { prisma, close, source, target, state, options };
+}
+
+/** Phase 1 (own process): database, tree, first sync. */
+async function first(files, targetKind) {
+  const { createPrismaClient, migrate } = await load('db');
+  const { runSync } = await load('sync');
   const work = await fs.mkdtemp(path.join(values.dir, 'scaidrive-sync-bench-'));
   const dbName = `scaidrive_bench_${randomBytes(4).toString('hex')}`;
   const u = new URL(adminUrl);
   u.pathname = `/${dbName}`;
-  const url = u.toString();
-  await adminSql(`CREATE DATABASE "${dbName}"`);
-  let prisma = null;
-  let peak = 0;
-  const rss = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+  await sql(adminUrl, `CREATE DATABASE "${dbName}"`);
+  await migrate({
+    connectionString: u.toString(),
+    migrationsDir: path.join(root, 'prisma/migrations'),
+  });
+  const id = (p) => `${p}_${randomBytes(13).toString('hex').toUpperCase().slice(0, 26)}`;
+  const setup = {
+    work,
+    dbName,
+    url: u.toString(),
+    target: targetKind,
+    srcDir: path.join(work, 'source'),
+    fsync: !values['no-fsync'],
+    concurrency: Number(values.concurrency),
+    tenantId: id('tnt'),
+    userId: id('usr'),
+    shareId: id('shr'),
+    connectorId: id('cnn'),
+    files,
+  };
+  const prisma = createPrismaClient({ connectionString: setup.url, poolSize: 2 });
+  await prisma.tenant.create({ data: { id: setup.tenantId, name: 'bench' } });
+  await prisma.user.create({ data: { id: setup.userId, tenantId: setup.tenantId } });
+  if (targetKind === 'drive') {
+    const { Drive, LocalChunkStore } = await load('drive');
+    const d = new Drive({ prisma, chunkStore: new LocalChunkStore(path.join(work, 'blobs')) });
+    setup.shareId = (
+      await d.shares.create(setup.tenantId, { name: 'bench', ownerId: setup.userId }, {})
+    ).id;
+  } else {
+    await prisma.share.create({
+      data: { id: setup.shareId, tenantId: setup.tenantId, name: 'bench', ownerId: setup.userId },
+    });
+    await fs.mkdir(path.join(work, 'target'));
+  }
+  await prisma.connector.create({
+    data: {
+      id: setup.connectorId,
+      tenantId: setup.tenantId,
+      kind: 'smb',
+      name: 'bench',
+      targetShareId: setup.shareId,
+      targetPath: '',
+      syncDirection: 'smb_to_scaidrive',
+    },
+  });
+  await prisma.$disconnect();
+  Object.assign(setup, await makeTree(setup.srcDir, files));
+  const env = await open(setup);
+  const rss = rssSampler();
+  const [seconds, summary] = await timed(() =>
+    runSync({ source: env.source, target: env.target, state: env.state, options: env.options }),
+  );
+  rss.stop();
+  await env.close();
+  if (summary.status !== 'completed') throw new Error(`first sync: ${summary.message}`);
+  return {
+    setup,
+    firstSyncSeconds: seconds,
+    firstSyncFilesPerSecond: files / seconds,
+    firstSyncPeakRssMiB: rss.peakMiB(),
+    firstSummary: { status: summary.status, progress: summary.progress, message: summary.message },
+  };
+}
+
+/** Phase 2 (own process): unchanged reruns interleaved with the bare walks, then cleanup. */
+async function reruns(setup) {
+  const { runSync } = await load('sync');
   try {
-    await migrate({ connectionString: url, migrationsDir: path.join(root, 'prisma/migrations') });
-    prisma = createPrismaClient({ connectionString: url, poolSize: 10 });
-    const id = (p) => `${p}_${randomBytes(13).toString('hex').toUpperCase().slice(0, 26)}`;
-    const tenantId = id('tnt');
-    const userId = id('usr');
-    const shareId = id('shr');
-    const connectorId = id('cnn');
-    await prisma.tenant.create({ data: { id: tenantId, name: 'bench' } });
-    await prisma.user.create({ data: { id: userId, tenantId } });
-    let target;
-    let drive = null;
-    if (targetKind === 'drive') {
-      const { Drive, LocalChunkStore } = await load('drive');
-      const d = new Drive({ prisma, chunkStore: new LocalChunkStore(path.join(work, 'blobs')) });
-      const share = await d.shares.create(tenantId, { name: 'bench', ownerId: userId }, {});
-      await prisma.connector.create({
-        data: {
-          id: connectorId,
-          tenantId,
-          kind: 'smb',
-          name: 'bench',
-          targetShareId: share.id,
-          targetPath: '',
-          syncDirection: 'smb_to_scaidrive',
-        },
-      });
-      target = d.shareTree({
-        tenantId,
-        shareId: share.id,
-        rootPath: '',
-        origin: `connector:${connectorId}`,
-        actorUserId: userId,
-      });
-      drive = d;
-    } else {
-      await prisma.share.create({
-        data: { id: shareId, tenantId, name: 'bench', ownerId: userId },
-      });
-      await prisma.connector.create({
-        data: {
-          id: connectorId,
-          tenantId,
-          kind: 'smb',
-          name: 'bench',
-          targetShareId: shareId,
-          targetPath: '',
-          syncDirection: 'smb_to_scaidrive',
-        },
-      });
-      await fs.mkdir(path.join(work, 'target'));
-      target = createLocalTree(path.join(work, 'target'), { fsync });
-    }
-    const srcDir = path.join(work, 'source');
-    const { folders, bytes } = await makeTree(srcDir, files);
-    const source = createLocalTree(srcDir, { fsync });
-    const base = createFileStateStore(prisma, { tenantId, connectorId });
-    const options = {
-      direction: 'source_to_target',
-      conflictResolution: 'LAST_WRITER_WINS',
-      transferConcurrency: concurrency,
-    };
-
-    peak = process.memoryUsage.rss();
-    const [firstSyncSeconds, first] = await timed(() =>
-      runSync({ source, target, state: base, options }),
-    );
-    if (first.status !== 'completed') throw new Error(`first sync: ${first.message}`);
-    const firstSyncPeakRssMiB = peak / 2 ** 20;
-
-    globalThis.gc?.();
-    await bareWalk(srcDir); // warm both trees and the database once
+    // Warm the page cache, the database and the JIT once; closing the pools makes the backends
+    // exit, which flushes their table statistics before the measured runs.
+    const warm = await open(setup);
+    await bareWalk(setup.srcDir);
+    await runSync({
+      source: warm.source,
+      target: warm.target,
+      state: warm.state,
+      options: warm.options,
+    });
+    await warm.close();
+    const tuplesBefore = await pgTuplesWritten(setup.url);
+    const env = await open(setup);
+    const counted = counting(env.state);
     const walks = [];
-    const reruns = [];
+    const walksSync = [];
+    const runs = [];
     let planned = 0;
-    const counted = counting(base);
-    await prisma.$disconnect(); // flush this pool's table statistics
-    const tuplesBefore = await pgTuplesWritten(url);
-    peak = process.memoryUsage.rss();
-    for (let r = 0; r < runs; r++) {
-      walks.push((await timed(() => bareWalk(srcDir)))[0]);
+    const rss = rssSampler();
+    for (let r = 0; r < Number(values.runs); r++) {
+      walks.push((await timed(() => bareWalk(setup.srcDir)))[0]);
+      walksSync.push((await timed(() => bareWalkSync(setup.srcDir)))[0]);
       const [s, summary] = await timed(() =>
         runSync({
-          source,
-          target,
+          source: env.source,
+          target: env.target,
           state: counted.store,
-          options,
+          options: env.options,
           onEvent: (e) => void (e.type === 'plan' && planned++),
         }),
       );
       if (summary.status !== 'completed') throw new Error(`rerun: ${summary.message}`);
-      reruns.push(s);
+      runs.push(s);
     }
-    const rerunPeakRssMiB = peak / 2 ** 20;
-    await prisma.$disconnect();
-    const tuplesAfter = await pgTuplesWritten(url);
-    await drive?.close?.();
+    rss.stop();
+    await env.close();
+    const tuplesAfter = await pgTuplesWritten(setup.url);
     return {
-      target: targetKind,
-      files,
-      folders,
-      bytes,
-      concurrency,
-      fsync,
-      firstSyncSeconds,
-      firstSyncFilesPerSecond: files / firstSyncSeconds,
-      firstSyncPeakRssMiB,
       bareWalkSeconds: walks,
-      rerunSeconds: reruns,
-      rerunOverWalk: median(reruns) / median(walks),
-      rerunPeakRssMiB,
+      bareWalkSyncSeconds: walksSync,
+      rerunSeconds: runs,
+      rerunOverWalk: median(runs) / median(walks),
+      rerunOverSyncWalk: median(runs) / median(walksSync),
+      rerunPeakRssMiB: rss.peakMiB(),
       rerunPlanned: planned,
       rerunStoreWrites: {
         upsertRows: counted.c.upsertRows,
         removeRows: counted.c.removeRows,
         statements: counted.c.writes,
       },
-      rerunStoreReads: { statements: counted.c.reads },
+      rerunStoreReadStatements: counted.c.reads,
       rerunPgTuplesWritten: tuplesAfter - tuplesBefore,
-      firstSummary: { status: first.status, progress: first.progress, message: first.message },
     };
   } finally {
-    clearInterval(rss);
-    await prisma?.$disconnect().catch(() => undefined);
-    await adminSql(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
-    await fs.rm(work, { recursive: true, force: true });
+    await sql(adminUrl, `DROP DATABASE IF EXISTS "${setup.dbName}" WITH (FORCE)`).catch(
+      () => undefined,
+    );
+    await fs.rm(setup.work, { recursive: true, force: true });
   }
 }
 
-if (values.child) {
-  const r = await child(Number(values.child), values.target === 'drive' ? 'drive' : 'local');
+if (values.phase) {
+  const r =
+    values.phase === 'first'
+      ? await first(Number(values.files), values.target === 'drive' ? 'drive' : 'local')
+      : await reruns(JSON.parse(readFileSync(values.setup, 'utf8')));
   process.stdout.write(`\nRESULT ${JSON.stringify(r)}\n`);
   process.exit(0);
 }
 
-const jobs = values.sizes.split(',').map((s) => ({ files: Number(s), target: 'local' }));
-if (Number(values.drive) > 0) jobs.push({ files: Number(values.drive), target: 'drive' });
-const results = [];
-for (const job of jobs) {
-  const args = [
-    '--expose-gc',
-    fileURLToPath(import.meta.url),
-    '--child',
-    String(job.files),
-    '--target',
-    job.target,
-    '--runs',
-    values.runs,
-    '--dir',
-    values.dir,
-    '--concurrency',
-    values.concurrency,
-    ...(values['no-fsync'] ? ['--no-fsync'] : []),
-  ];
-  process.stderr.write(`${job.target} target, ${job.files} files …\n`);
-  const out = spawnSync(process.execPath, args, {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
+function phase(args) {
+  const out = spawnSync(
+    process.execPath,
+    ['--expose-gc', fileURLToPath(import.meta.url), ...args],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    },
+  );
   const line = out.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) {
     process.stderr.write(out.stdout + out.stderr);
-    throw new Error(`child for ${job.files} files failed`);
+    throw new Error(`benchmark phase failed: ${args.join(' ')}`);
   }
-  results.push(JSON.parse(line.slice('RESULT '.length)));
+  return JSON.parse(line.slice('RESULT '.length));
+}
+
+const jobs = values.sizes.split(',').map((s) => ({ files: Number(s), target: 'local' }));
+if (Number(values.drive) > 0) jobs.push({ files: Number(values.drive), target: 'drive' });
+const common = ['--runs', values.runs, '--dir', values.dir, '--concurrency', values.concurrency];
+if (values['no-fsync']) common.push('--no-fsync');
+const results = [];
+for (const job of jobs) {
+  process.stderr.write(`${job.target} target, ${job.files} files: first sync …\n`);
+  const a = phase([
+    '--phase',
+    'first',
+    '--files',
+    String(job.files),
+    '--target',
+    job.target,
+    ...common,
+  ]);
+  const setupFile = path.join(a.setup.work, 'setup.json');
+  writeFileSync(setupFile, JSON.stringify(a.setup));
+  process.stderr.write(`${job.target} target, ${job.files} files: reruns …\n`);
+  const b = phase(['--phase', 'rerun', '--setup', setupFile, ...common]);
+  results.push({
+    target: job.target,
+    files: job.files,
+    folders: a.setup.folders,
+    bytes: a.setup.bytes,
+    fsync: a.setup.fsync,
+    concurrency: a.setup.concurrency,
+    ...a,
+    ...b,
+    setup: undefined,
+  });
 }
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -330,12 +416,12 @@ writeFileSync(
 );
 const f = (n, d = 2) => n.toFixed(d);
 console.log(
-  '| target | files | folders | first sync s | files/s | peak RSS first MiB | bare walk s (median) | rerun s (median) | rerun / walk | peak RSS rerun MiB | rerun plan | rerun store writes | rerun pg tuples written |',
+  '| target | files | folders | first sync s | files/s | first-sync peak RSS MiB | walk s (async / sync lstat) | rerun s | rerun ÷ async walk | rerun ÷ sync walk | rerun peak RSS MiB | rerun plan | rerun rows written (store / pg) |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results)
   console.log(
-    `| ${r.target} | ${r.files} | ${r.folders} | ${f(r.firstSyncSeconds, 1)} | ${f(r.firstSyncFilesPerSecond, 0)} | ${f(r.firstSyncPeakRssMiB, 0)} | ${f(median(r.bareWalkSeconds))} | ${f(median(r.rerunSeconds))} | ${f(r.rerunOverWalk)} | ${f(r.rerunPeakRssMiB, 0)} | ${r.rerunPlanned} | ${r.rerunStoreWrites.statements} | ${r.rerunPgTuplesWritten} |`,
+    `| ${r.target} | ${r.files} | ${r.folders} | ${f(r.firstSyncSeconds, 1)} | ${f(r.firstSyncFilesPerSecond, 0)} | ${f(r.firstSyncPeakRssMiB, 0)} | ${f(median(r.bareWalkSeconds))} / ${f(median(r.bareWalkSyncSeconds))} | ${f(median(r.rerunSeconds))} | ${f(r.rerunOverWalk)} | ${f(r.rerunOverSyncWalk)} | ${f(r.rerunPeakRssMiB, 0)} | ${r.rerunPlanned} | ${r.rerunStoreWrites.upsertRows + r.rerunStoreWrites.removeRows} / ${r.rerunPgTuplesWritten} |`,
   );
 console.log(
   `\nload average ${os

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { newId } from '@scaidrive/core';
 import type { PrismaClient } from './generated/prisma/client.js';
 
@@ -8,6 +9,10 @@ import type { PrismaClient } from './generated/prisma/client.js';
  * import the engine). Every statement filters on tenant_id AND connector_id; reads and writes are
  * batched (one statement per batch via `unnest`), ordering is by code point (`COLLATE "C"`), the
  * order the engine merges in.
+ *
+ * It runs the same SQL over a `PrismaClient` or a `pg.Pool`. The pool is the fast path: an unchanged
+ * run sends one small query per folder, and Prisma's raw-query path costs about three times the time
+ * of plain `pg` per query and grows the process by ~150 MiB on a 10,000-file tree (bench/sync).
  */
 
 type Kind = 'file' | 'folder';
@@ -121,15 +126,64 @@ function fromDb(r: DbRow): FileStateRow {
 const iso = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
-/** `createFileStateStore(prisma, { tenantId, connectorId })` — the engine's base in Postgres. */
+/** Runs SQL with `$n` parameters: over Prisma's raw queries or a pg pool (client). */
+interface Sql {
+  rows<T>(text: string, params: unknown[]): Promise<T[]>;
+  exec(text: string, params: unknown[]): Promise<void>;
+  /** Runs `fn` in one transaction. */
+  tx(fn: (sql: Sql) => Promise<void>): Promise<void>;
+}
+
+function prismaSql(
+  db: Pick<PrismaClient, '$queryRawUnsafe' | '$executeRawUnsafe'>,
+  root?: PrismaClient,
+): Sql {
+  return {
+    rows: (text, params) => db.$queryRawUnsafe(text, ...params),
+    exec: async (text, params) => {
+      await db.$executeRawUnsafe(text, ...params);
+    },
+    tx: (fn) => (root ? root.$transaction(async (tx) => fn(prismaSql(tx))) : fn(prismaSql(db))),
+  };
+}
+
+function pgSql(db: pg.Pool | pg.PoolClient, pool?: pg.Pool): Sql {
+  return {
+    rows: async <T>(text: string, params: unknown[]) => (await db.query(text, params)).rows as T[],
+    exec: async (text, params) => {
+      await db.query(text, params);
+    },
+    async tx(fn) {
+      if (!pool) return fn(pgSql(db));
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await fn(pgSql(client));
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+/**
+ * `createFileStateStore(prismaOrPool, { tenantId, connectorId })` — the engine's base in Postgres.
+ * Pass a `pg.Pool` for the fast path (see above), or the `PrismaClient`.
+ */
 export function createFileStateStore(
-  prisma: PrismaClient,
+  db: PrismaClient | pg.Pool,
   scope: FileStateStoreScope,
 ): FileStateStore {
   const { tenantId, connectorId } = scope;
   const chunk = scope.chunkSize ?? 1000;
-  const query = (sql: string, ...params: unknown[]): Promise<DbRow[]> =>
-    prisma.$queryRawUnsafe<DbRow[]>(sql, tenantId, connectorId, ...params);
+  const sql: Sql =
+    '$queryRawUnsafe' in db ? prismaSql(db, db) : pgSql(db as pg.Pool, db as pg.Pool);
+  const query = (text: string, ...params: unknown[]): Promise<DbRow[]> =>
+    sql.rows<DbRow>(text, [tenantId, connectorId, ...params]);
   const one = async (where: string, value: string): Promise<FileStateRow | null> => {
     const rows = await query(
       `SELECT ${COLUMNS} FROM file_states
@@ -162,9 +216,9 @@ export function createFileStateStore(
     }
   }
 
-  const upsertChunk = (db: Pick<PrismaClient, '$executeRawUnsafe'>, records: FileStateRow[]) => {
+  const upsertChunk = (db: Sql, records: FileStateRow[]) => {
     const col = <T>(f: (r: FileStateRow) => T): T[] => records.map(f);
-    return db.$executeRawUnsafe(
+    return db.exec(
       `INSERT INTO file_states (id, tenant_id, connector_id, ${COLUMNS}, updated_at)
        SELECT u.id, $1, $2, u.path, u.path_key, u.parent_key, u.kind, u.status,
               u.source_id, u.source_size, u.source_mtime, u.source_version, u.source_hash,
@@ -194,32 +248,34 @@ export function createFileStateStore(
          last_error_code = EXCLUDED.last_error_code, conflict = EXCLUDED.conflict,
          updated_at = now()
        WHERE file_states.tenant_id = EXCLUDED.tenant_id`,
-      tenantId,
-      connectorId,
-      col(() => newId('fst')),
-      col((r) => r.path),
-      col((r) => r.pathKey),
-      col((r) => r.parentKey),
-      col((r) => r.kind),
-      col((r) => r.status),
-      col((r) => r.source?.id ?? null),
-      col((r) => (r.source ? String(r.source.size) : null)),
-      col((r) => iso(r.source?.mtimeMs)),
-      col((r) => r.source?.version ?? null),
-      col((r) => r.source?.hash ?? null),
-      col((r) => r.target?.id ?? null),
-      col((r) => r.target?.version ?? null),
-      col((r) => (r.target ? String(r.target.size) : null)),
-      col((r) => iso(r.target?.mtimeMs)),
-      col((r) => r.target?.hash ?? null),
-      col((r) => r.aclHash ?? null),
-      col((r) => r.metadataHash ?? null),
-      col((r) => iso(r.lastSyncedAtMs)),
-      col((r) => r.lastError ?? null),
-      col((r) => r.lastErrorCode ?? null),
-      col((r) =>
-        r.conflict === undefined || r.conflict === null ? null : JSON.stringify(r.conflict),
-      ),
+      [
+        tenantId,
+        connectorId,
+        col(() => newId('fst')),
+        col((r) => r.path),
+        col((r) => r.pathKey),
+        col((r) => r.parentKey),
+        col((r) => r.kind),
+        col((r) => r.status),
+        col((r) => r.source?.id ?? null),
+        col((r) => (r.source ? String(r.source.size) : null)),
+        col((r) => iso(r.source?.mtimeMs)),
+        col((r) => r.source?.version ?? null),
+        col((r) => r.source?.hash ?? null),
+        col((r) => r.target?.id ?? null),
+        col((r) => r.target?.version ?? null),
+        col((r) => (r.target ? String(r.target.size) : null)),
+        col((r) => iso(r.target?.mtimeMs)),
+        col((r) => r.target?.hash ?? null),
+        col((r) => r.aclHash ?? null),
+        col((r) => r.metadataHash ?? null),
+        col((r) => iso(r.lastSyncedAtMs)),
+        col((r) => r.lastError ?? null),
+        col((r) => r.lastErrorCode ?? null),
+        col((r) =>
+          r.conflict === undefined || r.conflict === null ? null : JSON.stringify(r.conflict),
+        ),
+      ],
     );
   };
 
@@ -239,22 +295,20 @@ export function createFileStateStore(
     async upsert(records) {
       if (records.length === 0) return;
       if (records.length <= chunk) {
-        await upsertChunk(prisma, records);
+        await upsertChunk(sql, records);
         return;
       }
-      await prisma.$transaction(async (tx) => {
+      await sql.tx(async (tx) => {
         for (let i = 0; i < records.length; i += chunk)
           await upsertChunk(tx, records.slice(i, i + chunk));
       });
     },
     async remove(pathKeys) {
       if (pathKeys.length === 0) return;
-      await prisma.$executeRawUnsafe(
+      await sql.exec(
         `DELETE FROM file_states
           WHERE tenant_id = $1 AND connector_id = $2 AND path_key = ANY($3::text[])`,
-        tenantId,
-        connectorId,
-        pathKeys,
+        [tenantId, connectorId, pathKeys],
       );
     },
     descendants(prefixKey, batchSize) {
@@ -266,15 +320,12 @@ export function createFileStateStore(
       return paged('status = ANY($3::text[])', statuses, batchSize);
     },
     async count(statuses, kind) {
-      const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(
+      const rows = await sql.rows<{ n: number }>(
         `SELECT count(*)::int AS n FROM file_states
           WHERE tenant_id = $1 AND connector_id = $2
             AND ($3::text[] IS NULL OR status = ANY($3::text[]))
             AND ($4::text IS NULL OR kind = $4::text)`,
-        tenantId,
-        connectorId,
-        statuses ?? null,
-        kind ?? null,
+        [tenantId, connectorId, statuses ?? null, kind ?? null],
       );
       return rows[0]?.n ?? 0;
     },

@@ -57,6 +57,9 @@ interface Occupancy {
   target: boolean;
 }
 
+/** A sub-folder walk, started once the parent folder's slot is free. */
+type Later = () => Promise<Occupancy>;
+
 const NONE: Occupancy = { source: false, target: false };
 const BOTH: Occupancy = { source: true, target: true };
 
@@ -143,29 +146,27 @@ export class March {
     folder: Folder,
   ): Promise<{ s: Entry[]; t: Entry[]; b: FileStateRecord[] } | null> {
     const ctx = this.ctx;
-    return this.listLimit(async () => {
-      if (ctx.signal.aborted) return null;
-      const listOne = async (side: SideName): Promise<Entry[] | null> => {
-        if (!folder.present[side]) return [];
-        const path = side === 'source' ? folder.sourcePath : folder.targetPath;
-        try {
-          return await this.listSide(side, path);
-        } catch (err) {
-          if (folder.item === null) return this.rootListingFailed(side, err, await baseP);
-          if (isFatal(classifyError(err))) throw err;
-          // Never "everything in it was deleted": the folder is an error and is skipped.
-          recordItemFailure(ctx, folder.item, 'folder', err);
-          return null;
-        }
-      };
-      // Both sides and the base at once: the listing is the cost of an unchanged run.
-      const baseP = ctx.state.children(folder.key);
-      const [s, t, b] = await Promise.all([listOne('source'), listOne('target'), baseP]);
-      if (s === null || t === null) return null;
-      if (folder.item === null) this.guardEmptyRoot({ source: s, target: t }, b);
-      ctx.acct.count('foldersScanned');
-      return { s, t, b };
-    });
+    if (ctx.signal.aborted) return null;
+    const listOne = async (side: SideName): Promise<Entry[] | null> => {
+      if (!folder.present[side]) return [];
+      const path = side === 'source' ? folder.sourcePath : folder.targetPath;
+      try {
+        return await this.listSide(side, path);
+      } catch (err) {
+        if (folder.item === null) return this.rootListingFailed(side, err, await baseP);
+        if (isFatal(classifyError(err))) throw err;
+        // Never "everything in it was deleted": the folder is an error and is skipped.
+        recordItemFailure(ctx, folder.item, 'folder', err);
+        return null;
+      }
+    };
+    // Both sides and the base at once: the listing is the cost of an unchanged run.
+    const baseP = ctx.state.children(folder.key);
+    const [s, t, b] = await Promise.all([listOne('source'), listOne('target'), baseP]);
+    if (s === null || t === null) return null;
+    if (folder.item === null) this.guardEmptyRoot({ source: s, target: t }, b);
+    ctx.acct.count('foldersScanned');
+    return { s, t, b };
   }
 
   private async rootListingFailed(
@@ -210,54 +211,59 @@ export class March {
 
   // ───────────────────────────── walk ─────────────────────────────
 
+  /**
+   * Walks a folder: its listing and the decisions for its items happen inside one of
+   * `listConcurrency` slots — a folder keeps its slot while the executor pushes back — so the walk
+   * never runs ahead of the transfers; its sub-folders are walked after the slot is released.
+   */
   private async walk(folder: Folder): Promise<Occupancy> {
+    if (this.ctx.signal.aborted) return BOTH;
+    const later: Later[] = [];
+    const own = await this.listLimit(() => this.decideFolder(folder, later));
+    if (own === null) return BOTH;
+    const result = { ...own };
+    for (const r of await Promise.all(later.map((f) => f()))) {
+      result.source ||= r.source;
+      result.target ||= r.target;
+    }
+    return result;
+  }
+
+  private async decideFolder(folder: Folder, later: Later[]): Promise<Occupancy | null> {
     const ctx = this.ctx;
-    if (ctx.signal.aborted) return BOTH;
+    if (ctx.signal.aborted) return null;
     const listed = await this.read(folder);
-    if (!listed) return BOTH;
+    if (!listed) return null;
     const src = sortEntries(listed.s);
     const tgt = sortEntries(listed.t);
     const base = listed.b
       .map((r) => ({ k: lastSegment(r.pathKey), r }))
       .sort((a, b) => compareCodePoints(a.k, b.k));
     const result: Occupancy = { source: false, target: false };
-    const subfolders: Promise<Occupancy>[] = [];
-    let done = false;
-    try {
-      let i = 0;
-      let j = 0;
-      let m = 0;
-      while (i < src.length || j < tgt.length || m < base.length) {
-        if (ctx.signal.aborted) return BOTH;
-        let k: string | null = null;
-        for (const c of [src[i]?.k, tgt[j]?.k, base[m]?.k])
-          if (c !== undefined && (k === null || compareCodePoints(c, k) < 0)) k = c;
-        const key = k!;
-        const sDupes: Entry[] = [];
-        const tDupes: Entry[] = [];
-        const s = src[i]?.k === key ? src[i++]!.e : null;
-        while (src[i]?.k === key) sDupes.push(src[i++]!.e);
-        const t = tgt[j]?.k === key ? tgt[j++]!.e : null;
-        while (tgt[j]?.k === key) tDupes.push(tgt[j++]!.e);
-        let b: FileStateRecord | null = null;
-        while (base[m]?.k === key) b = base[m++]!.r;
-        const item = this.makeItem(folder, key, s, t, b);
-        this.reportCollisions(item, sDupes, tDupes);
-        const r = await this.visit(folder, item, subfolders);
-        result.source ||= r.source;
-        result.target ||= r.target;
-      }
-      for (const r of await Promise.all(subfolders)) {
-        result.source ||= r.source;
-        result.target ||= r.target;
-      }
-      done = true;
-      return result;
-    } finally {
-      // Leaving early (abort, fatal error): sub-walks still settle, and their errors are not lost
-      // as unhandled rejections (the run already records why it stopped).
-      if (!done) for (const p of subfolders) p.catch(() => undefined);
+    let i = 0;
+    let j = 0;
+    let m = 0;
+    while (i < src.length || j < tgt.length || m < base.length) {
+      if (ctx.signal.aborted) return null;
+      let k: string | null = null;
+      for (const c of [src[i]?.k, tgt[j]?.k, base[m]?.k])
+        if (c !== undefined && (k === null || compareCodePoints(c, k) < 0)) k = c;
+      const key = k!;
+      const sDupes: Entry[] = [];
+      const tDupes: Entry[] = [];
+      const s = src[i]?.k === key ? src[i++]!.e : null;
+      while (src[i]?.k === key) sDupes.push(src[i++]!.e);
+      const t = tgt[j]?.k === key ? tgt[j++]!.e : null;
+      while (tgt[j]?.k === key) tDupes.push(tgt[j++]!.e);
+      let b: FileStateRecord | null = null;
+      while (base[m]?.k === key) b = base[m++]!.r;
+      const item = this.makeItem(folder, key, s, t, b);
+      this.reportCollisions(item, sDupes, tDupes);
+      const r = await this.visit(folder, item, later);
+      result.source ||= r.source;
+      result.target ||= r.target;
     }
+    return result;
   }
 
   private makeItem(
@@ -308,11 +314,7 @@ export class March {
   }
 
   /** Decides one path; folders to walk are pushed to `subfolders`. */
-  private async visit(
-    folder: Folder,
-    item: Item,
-    subfolders: Promise<Occupancy>[],
-  ): Promise<Occupancy> {
+  private async visit(folder: Folder, item: Item, subfolders: Later[]): Promise<Occupancy> {
     const ctx = this.ctx;
     const { source: s, target: t, base: b } = item;
     const kind = this.kindOf(item);
@@ -440,11 +442,7 @@ export class March {
     };
   }
 
-  private async folderItem(
-    folder: Folder,
-    item: Item,
-    subfolders: Promise<Occupancy>[],
-  ): Promise<Occupancy> {
+  private async folderItem(folder: Folder, item: Item, subfolders: Later[]): Promise<Occupancy> {
     const { source: s, target: t, base: b } = item;
     const vb = validBase(b);
     const baseIsFolder = vb?.kind === 'folder';
@@ -458,7 +456,7 @@ export class March {
         await this.exec.submit({ type: 'metadata', item: { ...item, base: keep } });
       const structural = !baseIsFolder;
       if (folder.full || structural || this.mode.dirty.has(item.key))
-        subfolders.push(
+        subfolders.push(() =>
           this.walk(this.child(folder, item, { source: true, target: true }, structural)),
         );
       return BOTH;
@@ -475,7 +473,7 @@ export class March {
     const createOnY = async (): Promise<Occupancy> => {
       if (this.nameRejected(item, y, 'folder')) return onlyOn(x);
       await this.exec.submit({ type: 'mkdir', item, side: y, record: true });
-      subfolders.push(this.walk(this.child(folder, item, present, true)));
+      subfolders.push(() => this.walk(this.child(folder, item, present, true)));
       return BOTH;
     };
 
@@ -487,31 +485,28 @@ export class March {
     }
     // The folder was synced and y no longer has it.
     if (this.origin === x) return createOnY(); // re-create on the destination
-    const walked = this.walk(this.child(folder, item, present, true)).then(async (inner) => {
-      if (inner[x]) {
-        if (this.origin === null) {
-          // Something in it changed on x: the change wins and the folder comes back on y.
-          if (this.nameRejected(item, y, 'folder')) return onlyOn(x);
-          await this.exec.submit({ type: 'mkdir', item, side: y, record: true });
-          return BOTH;
+    const walked: Later = () =>
+      this.walk(this.child(folder, item, present, true)).then(async (inner) => {
+        if (inner[x]) {
+          if (this.origin === null) {
+            // Something in it changed on x: the change wins and the folder comes back on y.
+            if (this.nameRejected(item, y, 'folder')) return onlyOn(x);
+            await this.exec.submit({ type: 'mkdir', item, side: y, record: true });
+            return BOTH;
+          }
+          this.forget(item); // one-way destination keeps unsynced content: left alone
+          return onlyOn(x);
         }
-        this.forget(item); // one-way destination keeps unsynced content: left alone
-        return onlyOn(x);
-      }
-      await this.exec.submit({ type: 'delete', item, side: x, kind: 'folder', preserve: false });
-      return NONE;
-    });
+        await this.exec.submit({ type: 'delete', item, side: x, kind: 'folder', preserve: false });
+        return NONE;
+      });
     subfolders.push(walked);
     return NONE;
   }
 
   // ───────────────────────────── file vs folder ─────────────────────────────
 
-  private async typeMismatch(
-    folder: Folder,
-    item: Item,
-    subfolders: Promise<Occupancy>[],
-  ): Promise<Occupancy> {
+  private async typeMismatch(folder: Folder, item: Item, subfolders: Later[]): Promise<Occupancy> {
     const ctx = this.ctx;
     const s = item.source!;
     const t = item.target!;
@@ -530,7 +525,7 @@ export class March {
           side: f,
           preserve: d.preserve,
         });
-        subfolders.push(this.walk(this.child(folder, item, onlyOn(otherSide(f)), true)));
+        subfolders.push(() => this.walk(this.child(folder, item, onlyOn(otherSide(f)), true)));
         return BOTH;
       }
       case 'conflict': {
@@ -546,34 +541,41 @@ export class March {
           return BOTH;
         }
         await this.exec.submit({ type: 'type_conflict', item, fileSide: d.fileSide });
-        subfolders.push(this.walk(this.child(folder, item, onlyOn(otherSide(d.fileSide)), true)));
+        subfolders.push(() =>
+          this.walk(this.child(folder, item, onlyOn(otherSide(d.fileSide)), true)),
+        );
         return BOTH;
       }
       case 'folder_to_file': {
         const F = d.folderSide;
         const f = otherSide(F);
-        const walked = this.walk(this.child(folder, item, onlyOn(F), true)).then(async (inner) => {
-          if (inner[F] && this.origin === null) {
-            // Bidirectional: the folder was clean, so only excluded items or a race keep it.
-            const msg =
-              `The ${f} has a file where the ${F} has a folder that still holds unsynced items; ` +
-              'move one of them';
-            ctx.acct.planned('error', item.path, 'file', 'type conflict');
-            ctx.acct.itemError(item.path, ErrorCode.NAME_CONFLICT, msg);
-            this.putIfChanged(item, errorRecord(item, 'file', ErrorCode.NAME_CONFLICT, msg), null);
+        const walked: Later = () =>
+          this.walk(this.child(folder, item, onlyOn(F), true)).then(async (inner) => {
+            if (inner[F] && this.origin === null) {
+              // Bidirectional: the folder was clean, so only excluded items or a race keep it.
+              const msg =
+                `The ${f} has a file where the ${F} has a folder that still holds unsynced items; ` +
+                'move one of them';
+              ctx.acct.planned('error', item.path, 'file', 'type conflict');
+              ctx.acct.itemError(item.path, ErrorCode.NAME_CONFLICT, msg);
+              this.putIfChanged(
+                item,
+                errorRecord(item, 'file', ErrorCode.NAME_CONFLICT, msg),
+                null,
+              );
+              return BOTH;
+            }
+            if (!inner[F])
+              await this.exec.submit({
+                type: 'delete',
+                item,
+                side: F,
+                kind: 'folder',
+                preserve: false,
+              });
+            this.exec.defer({ type: 'folder_to_file', item, fileSide: f, moveAside: inner[F] });
             return BOTH;
-          }
-          if (!inner[F])
-            await this.exec.submit({
-              type: 'delete',
-              item,
-              side: F,
-              kind: 'folder',
-              preserve: false,
-            });
-          this.exec.defer({ type: 'folder_to_file', item, fileSide: f, moveAside: inner[F] });
-          return BOTH;
-        });
+          });
         subfolders.push(walked);
         return NONE;
       }
