@@ -9,5 +9,8 @@ const readme = readFileSync('README.md', 'utf8');
 const i = readme.indexOf(start);
 const j = readme.indexOf(end);
 if (i < 0 || j < 0) throw new Error('README.md has no config-table markers');
-writeFileSync('README.md', `${readme.slice(0, i + start.length)}\n${configTableMarkdown()}\n${readme.slice(j)}`);
+writeFileSync(
+  'README.md',
+  `${readme.slice(0, i + start.length)}\n${configTableMarkdown()}\n${readme.slice(j)}`,
+);
 console.log('README.md configuration table updated');

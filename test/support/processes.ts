@@ -6,7 +6,10 @@ export interface ChildApp {
   proc: ChildProcess;
   /** Parsed JSON log lines (non-JSON lines are kept as `{ raw }`). */
   logs: Record<string, unknown>[];
-  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): void;
 }
@@ -22,13 +25,25 @@ const ENTRIES = {
  * + tsx), with JSON logs captured. Tests kill it with real signals.
  */
 export function spawnApp(app: keyof typeof ENTRIES, env: Record<string, string>): ChildApp {
-  const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', path.join(repoRoot, ENTRIES[app])], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', path.join(repoRoot, ENTRIES[app])],
+    {
+      cwd: repoRoot,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/root',
+        LOG_FORMAT: 'json',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: Record<string, unknown>[] = [];
-  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: {
+    pred: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
   const onLine = (text: string): void => {
     let line: Record<string, unknown>;
     try {
@@ -72,7 +87,10 @@ export function spawnApp(app: keyof typeof ENTRIES, env: Record<string, string>)
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => {
-          const tail = logs.slice(-15).map((l) => JSON.stringify(l)).join('\n');
+          const tail = logs
+            .slice(-15)
+            .map((l) => JSON.stringify(l))
+            .join('\n');
           reject(new Error(`timed out waiting for a log line; last lines:\n${tail}`));
         }, timeoutMs);
         waiters.push({
@@ -83,9 +101,16 @@ export function spawnApp(app: keyof typeof ENTRIES, env: Record<string, string>)
           },
         });
         void exited.then(({ code, signal }) => {
-          const tail = logs.slice(-15).map((l) => JSON.stringify(l)).join('\n');
+          const tail = logs
+            .slice(-15)
+            .map((l) => JSON.stringify(l))
+            .join('\n');
           clearTimeout(t);
-          reject(new Error(`process exited (${code ?? signal}) before the log line; last lines:\n${tail}`));
+          reject(
+            new Error(
+              `process exited (${code ?? signal}) before the log line; last lines:\n${tail}`,
+            ),
+          );
         });
       });
     },

@@ -10,7 +10,10 @@ export interface TreeItem {
 }
 
 /** Every item of a tree by path, with the SHA-256 of each file's content (read through the tree). */
-export async function snapshotTree(tree: FileTree, options: { hashes?: boolean; root?: string } = {}): Promise<Map<string, TreeItem>> {
+export async function snapshotTree(
+  tree: FileTree,
+  options: { hashes?: boolean; root?: string } = {},
+): Promise<Map<string, TreeItem>> {
   const out = new Map<string, TreeItem>();
   const walk = async (dir: string): Promise<void> => {
     for await (const e of tree.list(dir)) {

@@ -7,13 +7,8 @@ import {
   newId,
 } from '@scaidrive/core';
 import type { PrismaClient } from '@scaidrive/db';
-import {
-  createBoss,
-  DEFAULT_QUEUE_SETTINGS,
-  enqueueSync,
-  ensureQueues,
-  PgBoss,
-} from '@scaidrive/jobs';
+import type { PgBoss } from '@scaidrive/jobs';
+import { createBoss, DEFAULT_QUEUE_SETTINGS, enqueueSync, ensureQueues } from '@scaidrive/jobs';
 import { Worker, type SyncRunner, type SyncRunRequest } from '@scaidrive/worker';
 import {
   captureLogger,

@@ -16,12 +16,26 @@ export interface BootstrapResult {
  * token. Idempotent: later boots find the tenant and create nothing (the token is not shown again;
  * `pnpm token:issue` makes another).
  */
-export async function bootstrap(prisma: PrismaClient, tokens: ServiceTokenService): Promise<BootstrapResult> {
+export async function bootstrap(
+  prisma: PrismaClient,
+  tokens: ServiceTokenService,
+): Promise<BootstrapResult> {
   const existing = await prisma.tenant.findFirst({ orderBy: { createdAt: 'asc' } });
   if (existing) {
-    const admin = await prisma.user.findFirst({ where: { tenantId: existing.id, role: 'tenant_admin' }, orderBy: { createdAt: 'asc' } });
-    const share = await prisma.share.findFirst({ where: { tenantId: existing.id, deletedAt: null }, orderBy: { createdAt: 'asc' } });
-    return { tenantId: existing.id, adminUserId: admin?.id ?? '', shareId: share?.id ?? '', token: null };
+    const admin = await prisma.user.findFirst({
+      where: { tenantId: existing.id, role: 'tenant_admin' },
+      orderBy: { createdAt: 'asc' },
+    });
+    const share = await prisma.share.findFirst({
+      where: { tenantId: existing.id, deletedAt: null },
+      orderBy: { createdAt: 'asc' },
+    });
+    return {
+      tenantId: existing.id,
+      adminUserId: admin?.id ?? '',
+      shareId: share?.id ?? '',
+      token: null,
+    };
   }
   const tenantId = newId('tnt');
   await prisma.tenant.create({ data: { id: tenantId, name: 'Default tenant' } });
@@ -35,6 +49,11 @@ export async function bootstrap(prisma: PrismaClient, tokens: ServiceTokenServic
     { name: 'Default share', ownerId: admin.id, shareType: 'central' },
     { userId: admin.id },
   );
-  const issued = await tokens.issue({ tenantId, userId: admin.id, name: 'bootstrap admin', scopes: ['tenant:admin'] });
+  const issued = await tokens.issue({
+    tenantId,
+    userId: admin.id,
+    name: 'bootstrap admin',
+    scopes: ['tenant:admin'],
+  });
   return { tenantId, adminUserId: admin.id, shareId: share.id, token: issued.token };
 }

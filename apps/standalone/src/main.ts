@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { ConfigError, createLogger, loadConfig, type SecretKey } from '@scaidrive/core';
-import { defaultMigrationsDir, migrate, startEmbeddedPostgres, type EmbeddedPostgres } from '@scaidrive/db';
+import {
+  defaultMigrationsDir,
+  migrate,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+} from '@scaidrive/db';
 import { composeApi } from '@scaidrive/api';
 import { composeWorker } from '@scaidrive/worker';
 import { bootstrap } from './bootstrap.js';
@@ -31,7 +36,9 @@ async function main(): Promise<void> {
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
-    logger.info('no DATABASE_URL: starting embedded PostgreSQL', { data_dir: path.join(dataDir, 'postgres') });
+    logger.info('no DATABASE_URL: starting embedded PostgreSQL', {
+      data_dir: path.join(dataDir, 'postgres'),
+    });
     embedded = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres') });
     databaseUrl = embedded.connectionString;
   }
@@ -40,7 +47,10 @@ async function main(): Promise<void> {
   else {
     const loaded = await loadOrCreateSecretKeys(dataDir);
     secretKeys = loaded.keys;
-    if (loaded.created) logger.warn('SECRET_KEYS not set: generated a key under DATA_DIR (set SECRET_KEYS in production)');
+    if (loaded.created)
+      logger.warn(
+        'SECRET_KEYS not set: generated a key under DATA_DIR (set SECRET_KEYS in production)',
+      );
   }
 
   const report = await migrateWithRetry(databaseUrl, logger);
@@ -48,7 +58,14 @@ async function main(): Promise<void> {
   if (report.applied.length) logger.info('migrations applied', { applied: report.applied });
 
   const api = await composeApi({ config, logger, databaseUrl, secretKeys });
-  const worker = await composeWorker({ config, logger, databaseUrl, secretKeys, prisma: api.prisma, boss: api.boss });
+  const worker = await composeWorker({
+    config,
+    logger,
+    databaseUrl,
+    secretKeys,
+    prisma: api.prisma,
+    boss: api.boss,
+  });
   const boot = await bootstrap(api.prisma, api.serviceTokens);
   await worker.start();
   const server = await api.listen(config.PORT, config.HOST);
@@ -68,7 +85,11 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
   } else {
-    logger.info('ready', { api: `${base}/api/v1`, tenant_id: boot.tenantId, share_id: boot.shareId });
+    logger.info('ready', {
+      api: `${base}/api/v1`,
+      tenant_id: boot.tenantId,
+      share_id: boot.shareId,
+    });
   }
 
   const stop = (signal: string): void => {
@@ -92,10 +113,14 @@ async function main(): Promise<void> {
 async function migrateWithRetry(databaseUrl: string, logger: ReturnType<typeof createLogger>) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await migrate({ connectionString: databaseUrl, migrationsDir: defaultMigrationsDir() });
+      return await migrate({
+        connectionString: databaseUrl,
+        migrationsDir: defaultMigrationsDir(),
+      });
     } catch (err) {
       const code = (err as { code?: string }).code;
-      const transient = code === 'ECONNREFUSED' || code === '57P03' || code === 'ENOTFOUND' || code === 'ETIMEDOUT';
+      const transient =
+        code === 'ECONNREFUSED' || code === '57P03' || code === 'ENOTFOUND' || code === 'ETIMEDOUT';
       if (!transient || attempt >= 8) throw err;
       const wait = Math.min(30_000, 500 * 2 ** attempt);
       logger.warn('database not reachable yet; retrying', { attempt, wait_ms: wait, code });

@@ -1,12 +1,7 @@
 import { AppError, ErrorCode, classifyError, type Logger } from '@scaidrive/core';
 import type { Connector, PrismaClient, SyncJob } from '@scaidrive/db';
-import {
-  PgBoss,
-  fromPrisma,
-  QUEUE_CONNECTOR_SYNC,
-  SyncJobPayload,
-  syncSendOptions,
-} from '@scaidrive/jobs';
+import type { PgBoss } from '@scaidrive/jobs';
+import { fromPrisma, QUEUE_CONNECTOR_SYNC, SyncJobPayload, syncSendOptions } from '@scaidrive/jobs';
 import type { WorkerMetrics } from './metrics.js';
 import { ZERO_PROGRESS, type JobProgress, type StopReason, type SyncRunner } from './ports.js';
 

@@ -4,7 +4,6 @@ import {
   ErrorCode,
   NotFoundError,
   ValidationError,
-  newId,
 } from '@scaidrive/core';
 import type { Connector, PrismaClient, SyncJob, Tx } from '@scaidrive/db';
 import { BOSS_SCHEMA, enqueueSync, QUEUE_CONNECTOR_SYNC, type PgBoss } from '@scaidrive/jobs';
