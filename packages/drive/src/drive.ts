@@ -24,6 +24,8 @@ export interface DriveOptions {
   gcGraceMs?: number;
   /** Chunk writes in flight per upload (default 4). */
   writeConcurrency?: number;
+  /** Chunk fsync+rename in flight per upload (default 4). */
+  sealConcurrency?: number;
 }
 
 export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
@@ -57,6 +59,7 @@ export class Drive {
       versionRetention: options.versionRetention ?? 50,
       gcGraceMs: this.gcGraceMs,
       writeConcurrency: options.writeConcurrency,
+      sealConcurrency: options.sealConcurrency,
     });
     this.acl = new AclService(options.prisma);
   }

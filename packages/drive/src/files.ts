@@ -35,6 +35,8 @@ export interface FileServiceOptions {
   gcGraceMs: number;
   /** Chunk writes in flight per upload (default 4). */
   writeConcurrency?: number;
+  /** Chunk fsync+rename in flight per upload (default 4; more helps when fsync is slow). */
+  sealConcurrency?: number;
 }
 
 export interface WriteFileOptions {
@@ -118,6 +120,7 @@ export class FileService {
       maxBytes: room,
       leaseRefreshMs: Math.max(1000, this.options.gcGraceMs / 4),
       concurrency: this.options.writeConcurrency,
+      sealConcurrency: this.options.sealConcurrency,
       signal: options.signal,
     });
     options.signal?.throwIfAborted();
@@ -270,6 +273,7 @@ export class FileService {
         share.quotaBytes === null ? undefined : Math.max(0, share.quotaBytes - share.usedBytes),
       leaseRefreshMs: Math.max(1000, this.options.gcGraceMs / 4),
       concurrency: this.options.writeConcurrency,
+      sealConcurrency: this.options.sealConcurrency,
       signal: options.signal,
     });
     return inTx(this.prisma, async (tx) => {

@@ -1,12 +1,6 @@
 import { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { AppError, ErrorCode } from '@scaidrive/core';
 import { QuotaExceededError } from '../errors.js';
 import {
@@ -32,13 +26,17 @@ export interface S3ChunkStoreOptions {
   listPageSize?: number;
 }
 
+type Sdk = typeof S3Sdk;
+
 /**
  * Chunks in an S3-compatible bucket (what several worker pods share). A PUT is atomic: an object
- * is visible whole or not at all, so no temp object is needed.
+ * is visible whole or not at all, so no temp object is needed. The AWS SDK is loaded on first use
+ * (processes on the local driver never pay for it).
  */
 export class S3ChunkStore implements ChunkStore {
   readonly kind = 's3' as const;
-  readonly client: S3Client;
+  private readonly options: S3ChunkStoreOptions;
+  private loaded: Promise<{ sdk: Sdk; client: S3Client }> | null = null;
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly listPageSize: number | undefined;
@@ -47,20 +45,29 @@ export class S3ChunkStore implements ChunkStore {
     this.bucket = options.bucket;
     this.prefix = options.prefix ?? '';
     this.listPageSize = options.listPageSize;
-    this.client =
-      options.client ??
-      new S3Client({
-        endpoint: options.endpoint,
-        region: options.region ?? 'us-east-1',
-        forcePathStyle: options.forcePathStyle ?? false,
-        credentials:
-          options.accessKeyId && options.secretAccessKey
-            ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
-            : undefined,
-        // Plain bodies: aws-chunked uploads with CRC trailers break several S3-compatible servers.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
+    this.options = options;
+  }
+
+  private sdk(): Promise<{ sdk: Sdk; client: S3Client }> {
+    this.loaded ??= import('@aws-sdk/client-s3').then((sdk) => {
+      const o = this.options;
+      const client =
+        o.client ??
+        new sdk.S3Client({
+          endpoint: o.endpoint,
+          region: o.region ?? 'us-east-1',
+          forcePathStyle: o.forcePathStyle ?? false,
+          credentials:
+            o.accessKeyId && o.secretAccessKey
+              ? { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey }
+              : undefined,
+          // Plain bodies: aws-chunked uploads with CRC trailers break several S3-compatible servers.
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        });
+      return { sdk, client };
+    });
+    return this.loaded;
   }
 
   private key(tenantId: string, hash: string): string {
@@ -69,9 +76,10 @@ export class S3ChunkStore implements ChunkStore {
   }
 
   async put(tenantId: string, hash: string, data: Uint8Array): Promise<void> {
+    const { sdk, client } = await this.sdk();
     try {
-      await this.client.send(
-        new PutObjectCommand({
+      await client.send(
+        new sdk.PutObjectCommand({
           Bucket: this.bucket,
           Key: this.key(tenantId, hash),
           Body: data,
@@ -96,9 +104,10 @@ export class S3ChunkStore implements ChunkStore {
   }
 
   async has(tenantId: string, hash: string): Promise<boolean> {
+    const { sdk, client } = await this.sdk();
     try {
-      await this.client.send(
-        new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(tenantId, hash) }),
+      await client.send(
+        new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(tenantId, hash) }),
       );
       return true;
     } catch (err) {
@@ -112,9 +121,10 @@ export class S3ChunkStore implements ChunkStore {
     hash: string,
     range?: { start: number; end: number },
   ): Promise<Readable> {
+    const { sdk, client } = await this.sdk();
     try {
-      const out = await this.client.send(
-        new GetObjectCommand({
+      const out = await client.send(
+        new sdk.GetObjectCommand({
           Bucket: this.bucket,
           Key: this.key(tenantId, hash),
           Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined,
@@ -148,17 +158,19 @@ export class S3ChunkStore implements ChunkStore {
   }
 
   async delete(tenantId: string, hash: string): Promise<void> {
-    await this.client.send(
-      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(tenantId, hash) }),
+    const { sdk, client } = await this.sdk();
+    await client.send(
+      new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(tenantId, hash) }),
     );
   }
 
   async *list(tenantId?: string): AsyncIterable<StoredChunk> {
     const prefix = this.prefix + (tenantId ? `chunks/${tenantId}/` : 'chunks/');
+    const { sdk, client } = await this.sdk();
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
+      const page = await client.send(
+        new sdk.ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: prefix,
           ContinuationToken: token,
@@ -180,7 +192,7 @@ export class S3ChunkStore implements ChunkStore {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    if (this.loaded) (await this.loaded).client.destroy();
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { CancelledError } from '@scaidrive/core';
 import type { ChunkStore, StagedChunk } from '../chunk-store/types.js';
 import { touchChunks } from '../chunk-refs.js';
@@ -67,19 +67,26 @@ export async function ingest(
   };
 
   const flush = async (data: Buffer, owned: boolean): Promise<void> => {
-    const hash = createHash('sha256').update(data).digest('hex');
-    chunks.push({ hash, size: data.length });
+    // The chunk's own SHA-256 runs on the thread pool (WebCrypto digest), in parallel with the
+    // main thread cutting and hashing the next piece of the stream.
+    const entry = { hash: '', size: data.length };
+    chunks.push(entry);
     await writes.whenBelowLimit();
     writes.run(async () => {
       try {
-        await storeChunk(hash, data);
+        entry.hash = Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
+        await storeChunk(entry.hash, data);
       } finally {
         if (owned && pool.length < concurrency + 1) pool.push(data);
       }
     });
     if (Date.now() - lastLease > options.leaseRefreshMs) {
       lastLease = Date.now();
-      await touchChunks(db, tenantId, chunks);
+      await touchChunks(
+        db,
+        tenantId,
+        chunks.filter((c) => c.hash !== ''),
+      );
     }
   };
 
