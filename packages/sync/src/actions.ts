@@ -1,4 +1,4 @@
-import { ErrorCode, ItemError, joinPath, parentPath } from '@scaidrive/core';
+import { AppError, ErrorCode, ItemError, joinPath, parentPath } from '@scaidrive/core';
 import { aclEnabled, syncAcl } from './acl.js';
 import { entryOn, newRecord, pathOn, treeOf, withRetry, type RunContext } from './context.js';
 import { conflictName } from './conflict-names.js';
@@ -20,7 +20,7 @@ import { metadataEnabled, syncMetadata } from './metadata.js';
 import { originOf, type ConflictStrategy } from './options.js';
 import type { Item, Op } from './plan.js';
 import type { Entry, EntryKind, FileStateRecord } from './ports.js';
-import { copyFile, hashFile } from './transfer.js';
+import { copyFile, hashFile, sameSnapshot } from './transfer.js';
 import { importVersions, versionsEnabled } from './versions.js';
 
 /** Creates folders once per run and lets writes wait for a folder another operation creates. */
@@ -59,6 +59,8 @@ function sidesOf(
 export interface CopyOptions {
   /** Copy the conflict copy of the destination to the origin side too (bidirectional). */
   propagateConflictCopy: boolean;
+  /** Already re-planned once after a failed destination precondition. */
+  replanned?: boolean;
 }
 
 /** Copy op: origin → destination, keeping the destination's content first when asked. */
@@ -92,18 +94,36 @@ export async function doCopy(
       detail: `kept the ${to} content`,
     });
   }
-  const res = await copyFile(
-    ctx,
-    {
-      from,
-      fromPath: pathOn(item, from),
-      expected: fromEntry,
-      to,
-      toPath: pathOn(item, to),
-      ifMatch,
-    },
-    item.path,
-  );
+  let res;
+  try {
+    res = await copyFile(
+      ctx,
+      {
+        from,
+        fromPath: pathOn(item, from),
+        expected: fromEntry,
+        to,
+        toPath: pathOn(item, to),
+        ifMatch,
+      },
+      item.path,
+    );
+  } catch (err) {
+    // The destination is not what the plan saw: it changed since the listing, or an earlier run
+    // wrote it and stopped before committing (a side read from its change feed cannot show that).
+    // Decide again with what is really there — equal content is adopted, not copied.
+    if (
+      !(err instanceof AppError && err.code === ErrorCode.PRECONDITION_FAILED) ||
+      cc ||
+      opts.replanned
+    )
+      throw err;
+    const now = await treeOf(ctx, to).stat(pathOn(item, to), ctx.signal);
+    if (now?.kind !== 'file' || (destEntry && sameSnapshot(destEntry, now))) throw err;
+    const fresh: Item = { ...item, [to]: now };
+    await doReconcile(ctx, folders, fresh, undefined, true);
+    return;
+  }
   if (from === 'source' && !destEntry && versionsEnabled(ctx)) await importVersions(ctx, item);
   const sides = sidesOf(
     from,
@@ -173,6 +193,7 @@ export async function doReconcile(
   folders: FolderRegistry,
   item: Item,
   override?: ConflictStrategy,
+  replanned = false,
 ): Promise<void> {
   const s = item.source!;
   const t = item.target!;
@@ -200,13 +221,18 @@ export async function doReconcile(
     const dest = otherSide(origin);
     ctx.acct.count('conflicts');
     ctx.acct.emit({ type: 'conflict', path: item.path, resolution: `${origin} (origin) wins` });
-    await doCopy(ctx, folders, {
-      type: 'copy',
-      item,
-      from: origin,
-      preserveDest: !keepsHistory(ctx, dest),
-      ensureParent: false,
-    });
+    await doCopy(
+      ctx,
+      folders,
+      {
+        type: 'copy',
+        item,
+        from: origin,
+        preserveDest: !keepsHistory(ctx, dest),
+        ensureParent: false,
+      },
+      { propagateConflictCopy: false, replanned },
+    );
     return;
   }
   const strategy = override ?? ctx.options.conflictResolution;
@@ -232,7 +258,7 @@ export async function doReconcile(
     ctx,
     folders,
     { type: 'copy', item, from: res.winner, preserveDest: res.keepLoserCopy, ensureParent: false },
-    { propagateConflictCopy: true },
+    { propagateConflictCopy: true, replanned },
   );
 }
 

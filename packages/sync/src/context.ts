@@ -168,8 +168,10 @@ export function recordItemFailure(
   kind: EntryKind,
   err: unknown,
 ): void {
+  // A stopping run (cancelled, or failed for another reason) leaves the item's row as it was: its
+  // failure is a consequence of the stop, and the next run decides the item again.
+  if (ctx.signal.aborted) return;
   const c = classifyError(err);
-  if (ctx.signal.aborted && (c.code === ErrorCode.CANCELLED || ctx.fatal)) return;
   if (isFatal(c)) {
     ctx.fail(err);
     return;

@@ -208,6 +208,7 @@ function summarize(
     message: '',
   };
   if (plan?.reason) summary.modeReason = plan.reason;
+  if (plan?.feedsUsed.length) summary.feedsUsed = plan.feedsUsed;
   if (deleteSafety) summary.deleteSafety = deleteSafety;
   if (fatal) {
     const c = classifyError(fatal);

@@ -91,6 +91,11 @@ export interface WalkMode {
   incremental: boolean;
   /** Incremental: folders (path keys) whose listing may have changed. */
   dirty: Set<string>;
+  /**
+   * Per side: null = list that side for real; a set = that side's listings come from the base
+   * (its change feed reported nothing there), except for the folders in the set.
+   */
+  synthesize: Record<SideName, Set<string> | null>;
 }
 
 /**
@@ -150,6 +155,7 @@ export class March {
     const listOne = async (side: SideName): Promise<Entry[] | null> => {
       if (!folder.present[side]) return [];
       const path = side === 'source' ? folder.sourcePath : folder.targetPath;
+      if (this.fromBase(folder, side)) return entriesFromBase(await baseP, side, path);
       try {
         return await this.listSide(side, path);
       } catch (err) {
@@ -167,6 +173,18 @@ export class March {
     if (folder.item === null) this.guardEmptyRoot({ source: s, target: t }, b);
     ctx.acct.count('foldersScanned');
     return { s, t, b };
+  }
+
+  /**
+   * The side's change feed reported nothing in this folder and the folder was synced before: its
+   * listing is what the base recorded.
+   */
+  private fromBase(folder: Folder, side: SideName): boolean {
+    const quiet = this.mode.synthesize[side];
+    if (!quiet || quiet.has(folder.key)) return false;
+    if (folder.item === null) return true;
+    const b = validBase(folder.item.base);
+    return b !== null && b.kind === 'folder' && b.status === 'synced';
   }
 
   private async rootListingFailed(
@@ -664,6 +682,28 @@ export class March {
     for await (const batch of this.ctx.state.descendants(key, this.ctx.options.batchSize))
       for (const r of batch) this.ctx.writer.remove(r.pathKey);
   }
+}
+
+/** A side's listing as the base recorded it (its feed reported no change there). */
+function entriesFromBase(rows: FileStateRecord[], side: SideName, folderPath: string): Entry[] {
+  const out: Entry[] = [];
+  for (const r of rows) {
+    const st = validBase(r)?.[side];
+    if (!st || r.status === 'excluded') continue;
+    const name = lastName(r.path);
+    const e: Entry = {
+      name,
+      path: folderPath ? `${folderPath}/${name}` : name,
+      kind: r.kind,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+    };
+    if (st.id !== undefined) e.id = st.id;
+    if (st.version !== undefined) e.version = st.version;
+    if (st.hash !== undefined) e.hash = st.hash;
+    out.push(e);
+  }
+  return out;
 }
 
 function lastName(path: string): string {

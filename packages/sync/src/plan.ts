@@ -117,6 +117,8 @@ export interface SyncSummary {
   mode: 'full' | 'incremental';
   /** Why a full walk was chosen (`full_sync`, `no_cursor`, `no_change_feed`, `cursor_expired`). */
   modeReason?: string;
+  /** Sides whose change feed the run used (the other side, if any, was walked). */
+  feedsUsed?: ('source' | 'target')[];
   startedAtMs: number;
   finishedAtMs: number;
   durationMs: number;

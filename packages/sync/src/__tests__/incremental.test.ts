@@ -152,3 +152,64 @@ describe('change feeds', () => {
     expect((await w.state.get('deep/er/x.txt'))?.status).toBe('synced');
   });
 });
+
+describe('one side with a change feed', () => {
+  it('walks the other side and reads the feed side from the base where its feed is quiet', async () => {
+    const tf: Feed = { journal: [], expired: false, listed: [] };
+    w = await World.create({ wrapTarget: (t) => withFeed(t, tf) });
+    for (const d of ['a', 'b', 'c'])
+      for (let i = 0; i < 2; i++) await w.write('source', `${d}/f${i}.txt`, `${d}${i}`);
+    const r1 = await w.sync();
+    expect(r1.summary.modeReason).toBe('no_cursor');
+    const cursor = String(tf.journal.length); // the share store's feed leaves out our own writes
+
+    await w.write('target', 'a/f0.txt', 'target edit (reported)');
+    tf.journal.push({
+      type: 'upsert',
+      entry: { name: 'f0.txt', path: 'a/f0.txt', kind: 'file', size: 1, mtimeMs: 0 },
+    });
+    await w.write('target', 'b/f0.txt', 'target edit (not reported)');
+    await w.write('source', 'c/f1.txt', 'source edit');
+    tf.listed.length = 0;
+    const r2 = await w.sync({ cursors: { target: cursor } });
+    expect(r2.summary.status).toBe('completed');
+    expect(r2.summary.mode).toBe('full');
+    expect(r2.summary.feedsUsed).toEqual(['target']);
+    expect(tf.listed.sort()).toEqual(['', 'a']); // the root (a change below it) and a
+    expect(await w.read('source', 'a/f0.txt')).toBe('target edit (reported)');
+    expect(await w.read('source', 'b/f0.txt')).toBe('b0'); // invisible without a full sync
+    expect(await w.read('target', 'c/f1.txt')).toBe('source edit'); // the source is walked
+    const r3 = await w.sync({ fullSync: true });
+    expect(r3.summary.feedsUsed).toBeUndefined();
+    expect(await w.read('source', 'b/f0.txt')).toBe('target edit (not reported)');
+  });
+
+  it('a write of an earlier run that was never committed is adopted, not fought', async () => {
+    const tf: Feed = { journal: [], expired: false, listed: [] };
+    w = await World.create({ wrapTarget: (t) => withFeed(t, tf) });
+    await w.write('source', 'keep.txt', 'k');
+    await w.write('source', 'd/a.txt', 'a');
+    await w.write('source', 'd/b.txt', 'b');
+    await w.sync();
+    const cursor = String(tf.journal.length);
+    // Run 2 copies d/c.txt and overwrites d/a.txt, then "crashes" before committing their rows.
+    await w.write('source', 'd/c.txt', 'c');
+    await w.write('source', 'd/a.txt', 'a2');
+    const before = (await w.state.get('d/a.txt'))!;
+    await w.sync({ cursors: { target: cursor } });
+    await w.state.remove(['d/c.txt']);
+    await w.state.upsert([before]);
+    // Run 3 reads the target from the base: the share store's feed omits our own writes.
+    const afterOwnWrites = String(tf.journal.length);
+    tf.listed.length = 0;
+    const r = await w.sync({ cursors: { target: afterOwnWrites } });
+    expect(tf.listed).toEqual([]); // nothing listed on the target
+    expect(r.summary.status).toBe('completed');
+    expect(r.summary.errors).toEqual([]);
+    expect(r.summary.progress.filesSynced).toBe(0);
+    expect(r.summary.progress.adopted).toBe(2);
+    expect(await w.read('target', 'd/a.txt')).toBe('a2');
+    const again = await w.sync({ cursors: { target: afterOwnWrites } });
+    expect(again.plan).toEqual([]);
+  });
+});
