@@ -1,6 +1,6 @@
 // One transfer with @scaidrive/smb-client (built dist), in its own process so its peak RSS is its own.
 // Usage: node worker.mjs <op> <a> <b>   with SMB_BENCH_OPTS='{"host":…,"port":…,…}' in the environment.
-// ops: download <remote> <local> | upload <local> <remote> | small-down <remoteDir> <localDir>
+// ops: download <remote> <local> | download-stream <remote> <local> | upload <local> <remote> | small-down <remoteDir> <localDir>
 //      | small-up <localDir> <remoteDir>
 import {
   createReadStream,
@@ -45,6 +45,10 @@ const t0 = performance.now();
 let bytes = 0;
 let files = 0;
 if (op === 'download') {
+  // The recycling path: response buffers are reused after the file stream's write callback.
+  bytes = await tree.download(a, createWriteStream(b));
+  files = 1;
+} else if (op === 'download-stream') {
   const rs = tree.createReadStream(a);
   rs.on('data', (c) => (bytes += c.length));
   await pipeline(rs, createWriteStream(b));
@@ -78,7 +82,9 @@ if (op === 'download') {
 const ms = performance.now() - t0;
 const info = session.info ?? null;
 await Promise.all(sessions.map((s) => s.close()));
-const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+// VmHWM is this process's own peak RSS (ru_maxrss would include the parent's, inherited over exec).
+const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+const maxRssMiB = hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
 process.stdout.write(
   JSON.stringify({ op, ms, bytes, files, maxRssMiB, sessions: nSessions, info }) + '\n',
 );

@@ -7,6 +7,7 @@ import { protocolError, unreachable } from '../errors.js';
 import { NtStatus } from '../ntstatus.js';
 import { COMMAND_NAMES, Command, HeaderFlag } from '../wire/constants.js';
 import { FrameReceiver, frameHeader } from '../wire/framing.js';
+import { BufferPool } from '../wire/pool.js';
 import {
   HEADER_SIZE,
   readHeader,
@@ -44,6 +45,8 @@ export interface SendOptions {
 
 export interface Response {
   header: Header;
+  /** The transport frame when it holds exactly this one unencrypted message (may be recycled). */
+  frame?: Buffer;
   /** The whole message, header included (offsets in bodies are relative to its start). */
   message: Buffer;
   /** True when it arrived inside an encrypted transform message. */
@@ -95,6 +98,8 @@ export class Connection extends EventEmitter {
   private readonly sessions = new Map<bigint, SessionCrypto>();
   private sweeper: NodeJS.Timeout | undefined;
   private closedError: AppError | undefined;
+  /** Large frame buffers handed back by the recycling download path. */
+  readonly framePool = new BufferPool();
   /** Set after NEGOTIATE: 2.0.2 has no CreditCharge (always 0), later dialects do. */
   multiCredit = false;
   readonly creditTarget: number;
@@ -102,7 +107,12 @@ export class Connection extends EventEmitter {
   private constructor(readonly opts: ConnectionOptions) {
     super();
     this.creditTarget = opts.creditTarget ?? 512;
-    this.receiver = new FrameReceiver((f) => this.onFrame(f));
+    this.receiver = new FrameReceiver(
+      (f) => this.onFrame(f),
+      64 * 1024,
+      undefined,
+      (len) => this.framePool.take(len),
+    );
   }
 
   static open(opts: ConnectionOptions): Promise<Connection> {
@@ -445,10 +455,12 @@ export class Connection extends EventEmitter {
     } else if (proto !== 0x424d53fe) {
       throw protocolError('unsupported SMB message', { protocolId: proto.toString(16) });
     }
-    for (const message of splitCompound(plain)) this.onMessage(message, encrypted);
+    const messages = splitCompound(plain);
+    const single = !encrypted && messages.length === 1 ? frame : undefined;
+    for (const message of messages) this.onMessage(message, encrypted, single);
   }
 
-  private onMessage(message: Buffer, encrypted: boolean): void {
+  private onMessage(message: Buffer, encrypted: boolean, frame?: Buffer): void {
     const header = readHeader(message);
     if (!(header.flags & HeaderFlag.SERVER_TO_REDIR))
       throw protocolError('request received from server');
@@ -495,7 +507,9 @@ export class Connection extends EventEmitter {
       return;
     }
     this.pending.delete(header.messageId);
-    p.resolve({ header, message, encrypted });
+    const res: Response = { header, message, encrypted };
+    if (frame) res.frame = frame;
+    p.resolve(res);
     this.checkStarved();
   }
 

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { AppError, CancelledError, ErrorCode, ItemError } from '@scaidrive/core';
 import type { Link } from '../client.js';
 import type { SmbSession } from '../client.js';
@@ -102,6 +102,36 @@ export class FileHandle {
     if (res.header.status === NtStatus.END_OF_FILE) return Buffer.alloc(0);
     this.tree.check(this.link, res, this.ctx('READ'));
     return parseReadResponse(res.message);
+  }
+
+  /**
+   * READ whose response buffer the caller returns with `release()` once nothing references `data`
+   * any more (used by `Tree.download`); `release` is a no-op when the buffer cannot be recycled.
+   */
+  async readRecyclable(
+    offset: number,
+    length: number,
+  ): Promise<{ data: Buffer; release: () => void }> {
+    const res = await this.tree.send(this.link, {
+      command: Command.READ,
+      body: encodeRead(this.fileId, offset, length),
+      creditCharge: charge(length),
+    });
+    if (res.header.status === NtStatus.END_OF_FILE)
+      return { data: Buffer.alloc(0), release: () => undefined };
+    this.tree.check(this.link, res, this.ctx('READ'));
+    const data = parseReadResponse(res.message);
+    const frame = res.frame;
+    const pool = this.link.conn.framePool;
+    let done = false;
+    return {
+      data,
+      release: () => {
+        if (done || !frame) return;
+        done = true;
+        pool.give(frame);
+      },
+    };
   }
 
   async write(offset: number, data: Buffer): Promise<number> {
@@ -513,6 +543,80 @@ export class Tree {
     for await (const c of this.createReadStream(path, { start: first.length }))
       chunks.push(c as Buffer);
     return Buffer.concat(chunks);
+  }
+
+  /**
+   * Downloads a file into a Writable (ended when done) with several READs in flight. Each response
+   * buffer is reused once the Writable's callback for it has run, so a long transfer allocates (and
+   * garbage-collects) almost nothing. Use it only with Writables that do not keep references to
+   * written chunks after their callback (files, sockets, hashes); otherwise use createReadStream.
+   */
+  async download(
+    path: string,
+    dest: Writable,
+    o: { start?: number; end?: number; chunkSize?: number; depth?: number } = {},
+  ): Promise<number> {
+    const h = await this.openForRead(path);
+    try {
+      const chunk = o.chunkSize ?? this.ioSize(h.link, 'read');
+      const depth = o.depth ?? this.session.options.ioDepth;
+      const end = Math.min(h.info.endOfFile, o.end !== undefined ? o.end + 1 : h.info.endOfFile);
+      let next = o.start ?? 0;
+      const start = next;
+      const queue: { length: number; p: Promise<{ data: Buffer; release: () => void }> }[] = [];
+      let destError: Error | undefined;
+      const onError = (err: Error) => (destError ??= err);
+      dest.on('error', onError);
+      try {
+        for (;;) {
+          while (queue.length < depth && next < end) {
+            const length = Math.min(chunk, end - next);
+            const p = h.readRecyclable(next, length);
+            p.catch(() => undefined);
+            queue.push({ length, p });
+            next += length;
+          }
+          const head = queue.shift();
+          if (!head) break;
+          const { data, release } = await head.p;
+          if (destError) throw destError;
+          if (data.length !== head.length) {
+            release();
+            throw new ItemError(
+              ErrorCode.ITEM_CHANGED_DURING_READ,
+              `File ${path} changed while it was read`,
+              {
+                details: { path },
+              },
+            );
+          }
+          if (!dest.write(data, () => release())) {
+            await new Promise<void>((resolve, reject) => {
+              const ok = () => {
+                dest.off('error', bad);
+                resolve();
+              };
+              const bad = (err: Error) => {
+                dest.off('drain', ok);
+                reject(err);
+              };
+              dest.once('drain', ok);
+              dest.once('error', bad);
+            });
+          }
+        }
+        await new Promise<void>((resolve, reject) => {
+          dest.once('error', reject);
+          dest.end(() => resolve());
+        });
+        if (destError) throw destError;
+      } finally {
+        dest.off('error', onError);
+      }
+      return end - start;
+    } finally {
+      await h.close().catch(() => undefined);
+    }
   }
 
   /** Opens a file for writing with FILE_WRITE_DATA + attribute access only (no WRITE_DAC/DELETE). */

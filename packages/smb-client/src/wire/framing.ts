@@ -87,6 +87,7 @@ export class FrameReceiver {
     private readonly onFrame: (frame: Buffer) => void,
     scratchSize = 64 * 1024,
     private readonly maxFrame = MAX_FRAME,
+    private readonly alloc: (len: number) => Buffer = (len) => Buffer.allocUnsafe(len),
   ) {
     this.scratch = Buffer.allocUnsafe(scratchSize);
     this.given = this.scratch;
@@ -134,7 +135,7 @@ export class FrameReceiver {
       if (this.hdr[0] !== 0) throw protocolError('bad transport header', { byte0: this.hdr[0] });
       const len = (this.hdr[1]! << 16) | (this.hdr[2]! << 8) | this.hdr[3]!;
       if (len > this.maxFrame) throw protocolError('frame too large', { len });
-      this.frame = Buffer.allocUnsafe(len);
+      this.frame = this.alloc(len);
       this.filled = 0;
       if (len === 0) this.complete();
     }
