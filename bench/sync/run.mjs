@@ -5,8 +5,11 @@
 //
 //   pnpm exec tsc -b packages/sync packages/db   (and packages/drive for --drive)
 //   node bench/sync/run.mjs [--sizes 10000,100000] [--runs 3] [--dir /tmp] [--concurrency 8]
-//        [--no-fsync] [--drive 10000]
+//        [--no-fsync] [--drive 10000] [--semi-space-mib 4]
 //
+// `--semi-space-mib` runs the phases with V8's --max-semi-space-size (a smaller young generation:
+// the walk allocates many short-lived objects, and V8 otherwise grows the young generation to its
+// maximum, which shows as resident memory).
 // Runs the built packages (dist/) as a worker does, so memory numbers include no TypeScript loader.
 // Each size runs in two fresh child processes — the first sync, then the reruns — so each peak RSS
 // is that phase's own. `--drive N` also runs N files into the share store (packages/drive ShareTree,
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     setup: { type: 'string' },
     files: { type: 'string' },
     target: { type: 'string', default: 'local' },
+    'semi-space-mib': { type: 'string' },
   },
 });
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -126,13 +130,16 @@ async function makeTree(dir, files) {
   return { folders: folders + groups, bytes };
 }
 
+const pg = createRequire(path.join(root, 'packages/db/package.json'))('pg');
+
+/** Admin and statistics SQL over a short-lived pg connection (not Prisma: it would add memory). */
 async function sql(url, text) {
-  const { createPrismaClient } = await load('db');
-  const c = createPrismaClient({ connectionString: url, poolSize: 1 });
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
   try {
-    return await c.$queryRawUnsafe(text);
+    return (await c.query(text)).rows;
   } finally {
-    await c.$disconnect();
+    await c.end();
   }
 }
 
@@ -159,44 +166,53 @@ function rssSampler() {
  * Opens the benchmark's trees and state store (both phases). The state store runs on a pg pool
  * (its fast path); Prisma is connected as well, as in a worker process, so its memory counts.
  */
-async function open(setup) {
+async function open(setup, existing) {
   const { createFileStateStore, createPrismaClient } = await load('db');
   const { createLocalTree } = await load('sync');
-  const pg = createRequire(path.join(root, 'packages/db/package.json'))('pg');
-  const prisma = createPrismaClient({ connectionString: setup.url, poolSize: 4 });
+  const prisma = existing ?? createPrismaClient({ connectionString: setup.url, poolSize: 4 });
   await prisma.$queryRawUnsafe('SELECT 1');
-  const pool = new pg.Pool({ connectionString: setup.url, max: 10 });
   const fsync = setup.fsync;
-  const source = createLocalTree(setup.srcDir, { fsync });
-  let target;
+  const env = {
+    prisma,
+    pool: null,
+    state: null,
+    source: createLocalTree(setup.srcDir, { fsync }),
+    target: null,
+    options: {
+      direction: 'source_to_target',
+      conflictResolution: 'LAST_WRITER_WINS',
+      transferConcurrency: setup.concurrency,
+    },
+  };
   if (setup.target === 'drive') {
     const { Drive, LocalChunkStore } = await load('drive');
     const d = new Drive({
       prisma,
       chunkStore: new LocalChunkStore(path.join(setup.work, 'blobs')),
     });
-    target = d.shareTree({
+    env.target = d.shareTree({
       tenantId: setup.tenantId,
       shareId: setup.shareId,
       rootPath: '',
       origin: `connector:${setup.connectorId}`,
       actorUserId: setup.userId,
     });
-  } else target = createLocalTree(path.join(setup.work, 'target'), { fsync });
-  const state = createFileStateStore(prisma, {
-    tenantId: setup.tenantId,
-    connectorId: setup.connectorId,
-  });
-  const options = {
-    direction: 'source_to_target',
-    conflictResolution: 'LAST_WRITER_WINS',
-    transferConcurrency: setup.concurrency,
+  } else env.target = createLocalTree(path.join(setup.work, 'target'), { fsync });
+  /** A fresh pool: closing the previous one makes its backends exit and flush their statistics. */
+  env.newPool = async () => {
+    await env.pool?.end();
+    env.pool = new pg.Pool({ connectionString: setup.url, max: 10 });
+    env.state = createFileStateStore(env.pool, {
+      tenantId: setup.tenantId,
+      connectorId: setup.connectorId,
+    });
   };
-  const close = async () => {
-    await pool.end();
+  env.close = async () => {
+    await env.pool?.end();
     await prisma.$disconnect();
   };
-  return { prisma, close, source, target, state, options };
+  await env.newPool();
+  return env;
 }
 
 /** Phase 1 (own process): database, tree, first sync. */
@@ -253,9 +269,8 @@ async function first(files, targetKind) {
       syncDirection: 'smb_to_scaidrive',
     },
   });
-  await prisma.$disconnect();
   Object.assign(setup, await makeTree(setup.srcDir, files));
-  const env = await open(setup);
+  const env = await open(setup, prisma); // one Prisma client per process, as in a worker
   const rss = rssSampler();
   const [seconds, summary] = await timed(() =>
     runSync({ source: env.source, target: env.target, state: env.state, options: env.options }),
@@ -278,17 +293,16 @@ async function reruns(setup) {
   try {
     // Warm the page cache, the database and the JIT once; closing the pools makes the backends
     // exit, which flushes their table statistics before the measured runs.
-    const warm = await open(setup);
+    const env = await open(setup);
     await bareWalk(setup.srcDir);
     await runSync({
-      source: warm.source,
-      target: warm.target,
-      state: warm.state,
-      options: warm.options,
+      source: env.source,
+      target: env.target,
+      state: env.state,
+      options: env.options,
     });
-    await warm.close();
+    await env.newPool();
     const tuplesBefore = await pgTuplesWritten(setup.url);
-    const env = await open(setup);
     const counted = counting(env.state);
     const walks = [];
     const walksSync = [];
@@ -312,6 +326,7 @@ async function reruns(setup) {
     }
     rss.stop();
     await env.close();
+    await new Promise((r) => setTimeout(r, 300));
     const tuplesAfter = await pgTuplesWritten(setup.url);
     return {
       bareWalkSeconds: walks,

@@ -66,6 +66,16 @@ const COLUMNS = `path, path_key, parent_key, kind, status,
   target_id, target_version, target_size, target_mtime, target_hash,
   acl_hash, metadata_hash, last_synced_at, last_error, last_error_code, conflict`;
 
+/** Reads times as epoch milliseconds (parsing timestamptz text costs more than the query). */
+const SELECT = `path, path_key, parent_key, kind, status,
+  source_id, source_size, ${ms('source_mtime')}, source_version, source_hash,
+  target_id, target_version, target_size, ${ms('target_mtime')}, target_hash,
+  acl_hash, metadata_hash, ${ms('last_synced_at')}, last_error, last_error_code, conflict`;
+
+function ms(column: string): string {
+  return `(extract(epoch FROM ${column}) * 1000)::bigint AS ${column}`;
+}
+
 interface DbRow {
   path: string;
   path_key: string;
@@ -73,32 +83,34 @@ interface DbRow {
   kind: string;
   status: string;
   source_id: string | null;
-  source_size: bigint | number | null;
-  source_mtime: Date | null;
+  source_size: bigint | number | string | null;
+  source_mtime: bigint | number | string | null;
   source_version: string | null;
   source_hash: string | null;
   target_id: string | null;
   target_version: string | null;
-  target_size: bigint | number | null;
-  target_mtime: Date | null;
+  target_size: bigint | number | string | null;
+  target_mtime: bigint | number | string | null;
   target_hash: string | null;
   acl_hash: string | null;
   metadata_hash: string | null;
-  last_synced_at: Date | null;
+  last_synced_at: bigint | number | string | null;
   last_error: string | null;
   last_error_code: string | null;
   conflict: unknown;
 }
 
+type Int = bigint | number | string | null;
+
 function side(
   id: string | null,
   version: string | null,
-  size: bigint | number | null,
-  mtime: Date | null,
+  size: Int,
+  mtime: Int,
   hash: string | null,
 ): FileStateSide | null {
   if (size === null || mtime === null) return null;
-  const s: FileStateSide = { size: Number(size), mtimeMs: mtime.getTime() };
+  const s: FileStateSide = { size: Number(size), mtimeMs: Number(mtime) };
   if (id !== null) s.id = id;
   if (version !== null) s.version = version;
   if (hash !== null) s.hash = hash;
@@ -116,7 +128,7 @@ function fromDb(r: DbRow): FileStateRow {
     target: side(r.target_id, r.target_version, r.target_size, r.target_mtime, r.target_hash),
     aclHash: r.acl_hash,
     metadataHash: r.metadata_hash,
-    lastSyncedAtMs: r.last_synced_at ? r.last_synced_at.getTime() : null,
+    lastSyncedAtMs: r.last_synced_at === null ? null : Number(r.last_synced_at),
     lastError: r.last_error,
     lastErrorCode: r.last_error_code,
     conflict: r.conflict ?? null,
@@ -186,7 +198,7 @@ export function createFileStateStore(
     sql.rows<DbRow>(text, [tenantId, connectorId, ...params]);
   const one = async (where: string, value: string): Promise<FileStateRow | null> => {
     const rows = await query(
-      `SELECT ${COLUMNS} FROM file_states
+      `SELECT ${SELECT} FROM file_states
         WHERE tenant_id = $1 AND connector_id = $2 AND ${where} = $3
         ORDER BY path_key COLLATE "C" LIMIT 1`,
       value,
@@ -199,7 +211,7 @@ export function createFileStateStore(
     let first = true;
     for (;;) {
       const rows = await query(
-        `SELECT ${COLUMNS} FROM file_states
+        `SELECT ${SELECT} FROM file_states
           WHERE tenant_id = $1 AND connector_id = $2 AND ${where}
             AND ($4::boolean OR path_key COLLATE "C" > $5)
           ORDER BY path_key COLLATE "C" LIMIT $6`,
@@ -282,7 +294,7 @@ export function createFileStateStore(
   return {
     async children(parentKey) {
       const rows = await query(
-        `SELECT ${COLUMNS} FROM file_states
+        `SELECT ${SELECT} FROM file_states
           WHERE tenant_id = $1 AND connector_id = $2 AND parent_key = $3
           ORDER BY path_key COLLATE "C"`,
         parentKey,

@@ -61,6 +61,7 @@ function matchPattern(p: CompiledPattern, path: string, kind: EntryKind): boolea
 }
 
 function matchExtension(exts: string[], path: string): string | null {
+  if (exts.length === 0) return null;
   const name = nameKey(baseName(path));
   for (const e of exts) if (name.endsWith(`.${e}`) && name.length > e.length + 1) return e;
   return null;
@@ -85,8 +86,11 @@ export function createPathFilter(options: FilterOptions = {}): PathFilter {
 
   return {
     excluded(path, kind, entries) {
-      if (!syncHidden && entries.some((e) => e?.hidden)) return 'hidden item';
-      if (!syncSystem && entries.some((e) => e?.system)) return 'system item';
+      if (!syncHidden || !syncSystem)
+        for (const e of entries) {
+          if (!syncHidden && e?.hidden) return 'hidden item';
+          if (!syncSystem && e?.system) return 'system item';
+        }
       for (const p of excPat)
         if (matchPattern(p, path, kind)) return `excluded by pattern "${p.raw}"`;
       if (kind === 'folder') return null;

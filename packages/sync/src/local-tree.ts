@@ -150,7 +150,7 @@ class LocalFileTree implements LocalTree {
       for (const name of names) {
         let st: Stats | undefined;
         try {
-          st = lstatSync(path.join(abs, name), { throwIfNoEntry: false });
+          st = lstatSync(`${abs}${path.sep}${name}`, { throwIfNoEntry: false });
         } catch (err) {
           throw mapFsError(err, pathOf(name), 'stat');
         }
