@@ -379,7 +379,7 @@ function phase(args) {
   return JSON.parse(line.slice('RESULT '.length));
 }
 
-const jobs = values.sizes.split(',').map((s) => ({ files: Number(s), target: 'local' }));
+const jobs = values.sizes.split(',').filter(Boolean).map((s) => ({ files: Number(s), target: 'local' }));
 if (Number(values.drive) > 0) jobs.push({ files: Number(values.drive), target: 'drive' });
 const common = ['--runs', values.runs, '--dir', values.dir, '--concurrency', values.concurrency];
 if (values['no-fsync']) common.push('--no-fsync');

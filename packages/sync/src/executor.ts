@@ -79,6 +79,7 @@ export class Executor implements FolderRegistry {
     }
     while (this.running.size >= this.maxPending && !this.ctx.signal.aborted)
       await new Promise<void>((resolve) => this.waiters.push(resolve));
+    await this.ctx.writer.ready();
     this.start(op);
   }
 

@@ -23,6 +23,7 @@ export class StateWriter {
   private chain: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private failed: unknown = null;
+  private batchesInFlight = 0;
   upserts = 0;
   removes = 0;
 
@@ -56,9 +57,20 @@ export class StateWriter {
     if (this.buffer.size > 0) {
       const batch = this.buffer;
       this.buffer = new Map();
-      this.chain = this.chain.then(() => this.commit(batch));
+      this.batchesInFlight++;
+      this.chain = this.chain
+        .then(() => this.commit(batch))
+        .finally(() => void this.batchesInFlight--);
     }
     return this.chain;
+  }
+
+  /**
+   * Resolves when at most one batch is waiting for the store: callers that produce rows await it,
+   * so a slow database slows the run down instead of piling up batches in memory.
+   */
+  async ready(): Promise<void> {
+    while (this.batchesInFlight > 1 && !this.failed) await this.chain.catch(() => undefined);
   }
 
   close(): void {
