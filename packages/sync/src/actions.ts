@@ -400,7 +400,14 @@ export async function doDelete(
 export async function doMetadata(ctx: RunContext, item: Item): Promise<void> {
   const b = item.base!;
   const rec = await withMetadata(ctx, item, b.kind, b);
-  if (!recordsEqual(b, rec)) ctx.writer.put({ ...rec, lastSyncedAtMs: ctx.options.now() });
+  if (recordsEqual(b, rec)) return;
+  ctx.writer.put({ ...rec, lastSyncedAtMs: ctx.options.now() });
+  ctx.acct.emit({
+    type: 'done',
+    action: 'metadata',
+    path: item.path,
+    detail: 'permissions or metadata',
+  });
 }
 
 /**

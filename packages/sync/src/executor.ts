@@ -72,7 +72,8 @@ export class Executor implements FolderRegistry {
 
   /** Plans an op (event) and starts it, or keeps it for the delete phase. */
   async submit(op: Op): Promise<void> {
-    this.ctx.acct.planned(planActionOf(op), op.item.path, kindOf(op));
+    // ACL/metadata checks of unchanged items are not plan entries; a write they make is reported.
+    if (op.type !== 'metadata') this.ctx.acct.planned(planActionOf(op), op.item.path, kindOf(op));
     if (op.type === 'delete') {
       this.deletes.push(op);
       return;

@@ -320,11 +320,11 @@ export class March {
         `"${e.name}" on the ${side} differs from "${kept(side)}" only in case and is not synced`,
     );
     item.collision = msgs.join('; ');
-    for (const { e } of all) {
+    all.forEach(({ e }, i) => {
       const path = joinPath(parentPath(item.path), e.name);
       this.ctx.acct.planned('error', path, e.kind, 'case collision');
-      this.ctx.acct.itemError(path, ErrorCode.CASE_COLLISION, msgs[0]!);
-    }
+      this.ctx.acct.itemError(path, ErrorCode.CASE_COLLISION, msgs[i]!);
+    });
   }
 
   private kindOf(item: Item): EntryKind {

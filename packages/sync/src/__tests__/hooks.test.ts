@@ -102,6 +102,7 @@ describe('permissions, metadata and versions', () => {
     expect(written.acl).toHaveLength(2);
     expect(written.meta).toHaveLength(1);
     expect(r2.writes).toBe(0);
+    expect(r2.plan).toEqual([]);
 
     acls.set('d/a.txt', {
       inheritFromParent: true,
