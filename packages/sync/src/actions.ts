@@ -124,7 +124,15 @@ export async function doCopy(
     await doReconcile(ctx, folders, fresh, undefined, true);
     return;
   }
-  if (from === 'source' && !destEntry && versionsEnabled(ctx)) await importVersions(ctx, item);
+  if (from === 'source' && !destEntry && versionsEnabled(ctx)) {
+    try {
+      await importVersions(ctx, item);
+    } catch (err) {
+      // The current content is in place; history that could not be imported is reported, not fatal.
+      if (ctx.signal.aborted) throw err;
+      ctx.acct.warn(`version history not imported: ${(err as Error).message}`, item.path);
+    }
+  }
   const sides = sidesOf(
     from,
     sideStateOf(res.from, res.sha256),
