@@ -7,8 +7,15 @@ import {
   newId,
 } from '@scaidrive/core';
 import type { PrismaClient } from '@scaidrive/db';
-import type { PgBoss } from '@scaidrive/jobs';
-import { createBoss, DEFAULT_QUEUE_SETTINGS, enqueueSync, ensureQueues } from '@scaidrive/jobs';
+import {
+  createBoss,
+  DEFAULT_QUEUE_SETTINGS,
+  enqueueSync,
+  ensureQueues,
+  QUEUE_DRIVE_GC,
+  QUEUE_SCHEDULER_TICK,
+  type PgBoss,
+} from '@scaidrive/jobs';
 import { Worker, type SyncRunner, type SyncRunRequest } from '@scaidrive/worker';
 import {
   captureLogger,
@@ -68,6 +75,7 @@ async function boss(): Promise<PgBoss> {
 async function startWorker(
   runSync: SyncRunner,
   overrides: Partial<typeof config> = {},
+  deps: Partial<ConstructorParameters<typeof Worker>[0]> = {},
 ): Promise<Worker> {
   const b = await boss();
   const w = new Worker({
@@ -76,6 +84,7 @@ async function startWorker(
     boss: b,
     logger: captureLogger('error').logger,
     runSync,
+    ...deps,
   });
   ports.set(w, await w.start({ healthPort: 0 }));
   workers.push(w);
@@ -360,6 +369,33 @@ describe('sync job handler', () => {
     expect(seen).toEqual([0, 1]);
     // Counters of both runs add up on the one job.
     expect(job.filesSynced).toBe(3);
+  });
+});
+
+describe('maintenance', () => {
+  it('schedules share-store garbage collection fleet-wide and runs it on one worker', async () => {
+    const calls: AbortSignal[] = [];
+    const w = await startWorker(
+      done,
+      { SCHEDULER_ENABLED: true },
+      {
+        collectGarbage: async (signal) => {
+          calls.push(signal);
+          return { chunksDeleted: 3, bytesFreed: 300 };
+        },
+      },
+    );
+    const schedules = await bosses[0]!.getSchedules();
+    expect(schedules.map((s) => [s.name, s.cron])).toEqual(
+      expect.arrayContaining([
+        [QUEUE_DRIVE_GC, '*/15 * * * *'],
+        [QUEUE_SCHEDULER_TICK, '* * * * *'],
+      ]),
+    );
+    await bosses[0]!.send(QUEUE_DRIVE_GC, null);
+    await waitFor(async () => calls.length === 1);
+    expect(calls[0]).toBeInstanceOf(AbortSignal);
+    expect(w.workerId).toBeTruthy();
   });
 });
 

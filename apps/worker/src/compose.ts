@@ -66,7 +66,15 @@ export async function composeWorker(options: ComposeWorkerOptions): Promise<Work
   if (config.ENABLE_LOCAL_CONNECTORS) sources.register('local', localSource);
   options.sources?.(sources);
   const runSync = createEngineRunner({ prisma, drive, secrets, sources, config, logger, metrics });
-  const worker = new Worker({ config, prisma, boss, logger, runSync, metrics });
+  const worker = new Worker({
+    config,
+    prisma,
+    boss,
+    logger,
+    runSync,
+    metrics,
+    collectGarbage: (signal) => drive.collectGarbage({ signal }),
+  });
   let stopping: Promise<void> | undefined;
   return {
     worker,

@@ -7,6 +7,7 @@ import {
   QUEUE_CONNECTOR_SYNC,
   QUEUE_DEPTH_SQL,
   QUEUE_SCHEDULER_TICK,
+  QUEUE_DRIVE_GC,
   DEFAULT_QUEUE_SETTINGS,
   type JobWithMetadata,
 } from '@scaidrive/jobs';
@@ -23,6 +24,8 @@ export interface WorkerDeps {
   boss: PgBoss;
   logger: Logger;
   runSync: SyncRunner;
+  /** Periodic maintenance (share-store garbage collection); run by one worker at a time. */
+  collectGarbage?: (signal: AbortSignal) => Promise<{ chunksDeleted: number; bytesFreed: number }>;
   metrics?: WorkerMetrics;
   workerId?: string;
 }
@@ -103,6 +106,15 @@ export class Worker {
     if (config.SCHEDULER_ENABLED) {
       await boss.schedule(QUEUE_SCHEDULER_TICK, '* * * * *', null, { tz: 'UTC' });
       await boss.work(QUEUE_SCHEDULER_TICK, { pollingIntervalSeconds: 5 }, () => this.tick());
+      const gc = this.deps.collectGarbage;
+      if (gc) {
+        await boss.schedule(QUEUE_DRIVE_GC, '*/15 * * * *', null, { tz: 'UTC' });
+        await boss.work(QUEUE_DRIVE_GC, { pollingIntervalSeconds: 5 }, async ([job]) => {
+          const r = await gc(job!.signal);
+          if (r.chunksDeleted)
+            logger.info('garbage collected', { chunks: r.chunksDeleted, bytes: r.bytesFreed });
+        });
+      }
       if (config.SCHEDULER_TICK_SECONDS < 60) {
         this.tickTimer = setInterval(() => void this.tick(), config.SCHEDULER_TICK_SECONDS * 1000);
         this.tickTimer.unref();
@@ -134,6 +146,7 @@ export class Worker {
       if (this.depthTimer) clearInterval(this.depthTimer);
       if (this.tickTimer) clearInterval(this.tickTimer);
       await boss.offWork(QUEUE_SCHEDULER_TICK).catch(() => undefined);
+      await boss.offWork(QUEUE_DRIVE_GC).catch(() => undefined);
       const drained = boss.offWork(QUEUE_CONNECTOR_SYNC, { wait: true }).catch(() => undefined);
       this.handler.shutdown();
       let budget: NodeJS.Timeout | undefined;

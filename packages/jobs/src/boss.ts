@@ -4,6 +4,7 @@ import {
   QUEUE_CONNECTOR_SYNC,
   QUEUE_CONNECTOR_SYNC_DLQ,
   QUEUE_SCHEDULER_TICK,
+  QUEUE_DRIVE_GC,
   connectorSyncQueueOptions,
   deadLetterQueueOptions,
   type QueueSettings,
@@ -64,5 +65,10 @@ export async function ensureQueues(
     policy: 'singleton',
     retryLimit: 0,
     expireInSeconds: 300,
+  });
+  await boss.createQueue(QUEUE_DRIVE_GC, {
+    policy: 'singleton',
+    retryLimit: 0,
+    expireInSeconds: 3600,
   });
 }

@@ -8,6 +8,8 @@ export const QUEUE_CONNECTOR_SYNC = 'connector-sync';
 export const QUEUE_CONNECTOR_SYNC_DLQ = 'connector-sync-dlq';
 /** Cron tick: enqueue connectors whose `next_sync_at` has passed. */
 export const QUEUE_SCHEDULER_TICK = 'connector-scheduler-tick';
+/** Cron: garbage-collect unreferenced content chunks of the share store (one worker at a time). */
+export const QUEUE_DRIVE_GC = 'drive-gc';
 
 /** pg-boss keeps its tables in this schema. */
 export const BOSS_SCHEMA = 'pgboss';
