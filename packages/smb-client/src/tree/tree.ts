@@ -619,6 +619,62 @@ export class Tree {
     }
   }
 
+  /**
+   * A file's metadata and its first `length` bytes (default 64 KiB, at most one I/O) in one round
+   * trip: CREATE + QUERY_INFO (FileAllInformation) + READ + CLOSE. `data` is shorter than `length`
+   * only at the end of the file; the caller continues with `createReadStream({ start })` when
+   * `info.size` is larger. `info` is the file as of the open (with its file id, unlike `readFile`).
+   */
+  async statAndRead(
+    path: string,
+    o: { length?: number } = {},
+  ): Promise<{ info: FileInfo; data: Buffer }> {
+    const smbPath = toSmbPath(path);
+    const { link } = await this.connect();
+    const len = Math.max(1, Math.min(this.ioSize(link, 'read'), o.length ?? 65536));
+    const r = await this.compound(
+      smbPath,
+      {
+        access: Access.FILE_READ_DATA | Access.FILE_READ_ATTRIBUTES,
+        options: CreateOptions.NON_DIRECTORY_FILE,
+      },
+      [
+        {
+          command: Command.QUERY_INFO,
+          body: encodeQueryInfo(
+            RELATED_FILE_ID,
+            InfoType.FILE,
+            FileInfoClass.FileAllInformation,
+            4096,
+          ),
+        },
+        {
+          command: Command.READ,
+          body: encodeRead(RELATED_FILE_ID, 0, len),
+          creditCharge: charge(len),
+        },
+      ],
+      ['QUERY_INFO', 'READ'],
+      [NtStatus.SUCCESS, NtStatus.BUFFER_OVERFLOW, NtStatus.END_OF_FILE],
+    );
+    const all = parseAllInfo(parseOutputBuffer(r.middle[0]!.message, 'QUERY_INFO response'));
+    const info = makeFileInfo(
+      baseName(smbPath),
+      toDisplayPath(smbPath),
+      all.fileAttributes,
+      all.endOfFile,
+      all.allocationSize,
+      all.fileId,
+      all,
+    );
+    const readRes = r.middle[1]!;
+    const data =
+      readRes.header.status === NtStatus.END_OF_FILE
+        ? Buffer.alloc(0)
+        : Buffer.from(parseReadResponse(readRes.message));
+    return { info, data };
+  }
+
   /** Opens a file for writing with FILE_WRITE_DATA + attribute access only (no WRITE_DAC/DELETE). */
   openForWrite(path: string, overwrite = true): Promise<FileHandle> {
     return this.open(path, {
