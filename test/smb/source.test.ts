@@ -264,6 +264,40 @@ describe('reads and atomic writes', () => {
   });
 });
 
+describe('smb-client statAndRead (one round trip: metadata + first bytes)', () => {
+  it('returns the stat and a prefix capped by length, or the whole file', async () => {
+    const session = await SmbClient.connect(samba.clientOptions());
+    try {
+      const tree = await session.openShare('data');
+      const data = randomBytes(200_000);
+      writeFileSync(`${root()}/sar.bin`, data);
+      writeFileSync(`${root()}/empty.bin`, '');
+      const whole = await tree.statAndRead('root/sar.bin', { length: 1024 * 1024 });
+      expect(whole.data.equals(data)).toBe(true);
+      const st = await tree.stat('root/sar.bin');
+      // The same as a stat, but for the access time the read itself moves.
+      const noAtime = (i: typeof st) => ({
+        ...i,
+        atime: null,
+        times: { ...i.times, lastAccessTime: 0n },
+      });
+      expect(noAtime(whole.info)).toEqual(noAtime(st));
+      expect(whole.info.fileId).not.toBe(0n);
+      const head = await tree.statAndRead('root/sar.bin', { length: 1000 });
+      expect(head.data.equals(data.subarray(0, 1000))).toBe(true);
+      expect(head.info.size).toBe(200_000);
+      const dflt = await tree.statAndRead('root/sar.bin');
+      expect(dflt.data.length).toBe(65536);
+      const empty = await tree.statAndRead('root/empty.bin');
+      expect(empty.data.length).toBe(0);
+      expect(empty.info.size).toBe(0);
+      await expectCode(tree.statAndRead('root/none.bin'), ErrorCode.ITEM_NOT_FOUND);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
 describe('folders, deletes, moves', () => {
   it('creates nested folders, refuses a file in the way, deletes only what is asked', async () => {
     const f = await src.mkdir('m/a/b/c');

@@ -162,26 +162,29 @@ export class SmbSource implements FileTree {
 
   async read(rel: RelPath, signal?: AbortSignal): Promise<ReadResult> {
     checkAbort(signal);
-    const entry = await this.stat(rel, signal);
-    if (!entry) throw new ItemError(ErrorCode.ITEM_NOT_FOUND, `${rel}: not found (read)`);
-    if (entry.kind !== 'file')
-      throw new ItemError(ErrorCode.ITEM_NOT_FOUND, `${rel} is a folder, not a file`);
     const full = this.full(rel);
+    // One round trip for the metadata and the first MiB (CREATE + QUERY_INFO + READ + CLOSE); the
+    // engine re-checks the entry after the copy, so a change during the read is noticed.
+    const first = await classified('read', rel, () =>
+      this.lease.tree.statAndRead(full, { length: this.small }),
+    );
+    const entry = toEntry(first.info, splitPath(rel).join('/'));
     let stream: Readable;
-    if (entry.size <= this.small) {
-      // One round trip (CREATE + READ + CLOSE); the engine re-checks the entry after the copy.
-      const data = await classified('read', rel, () => this.lease.tree.readFile(full));
-      stream = Readable.from([data], { objectMode: false });
+    if (first.data.length >= first.info.size) {
+      stream = Readable.from([first.data], { objectMode: false });
     } else {
-      const rs = this.lease.tree.createReadStream(full);
-      // Open now so a locked or unreadable file fails here, as an ItemError of this file.
+      const rest = this.lease.tree.createReadStream(full, { start: first.data.length });
+      // Open now so a file locked since the first read fails here, as an ItemError of this file.
       try {
-        await Promise.race([once(rs, 'open'), once(rs, 'error').then(([e]) => Promise.reject(e))]);
+        await Promise.race([
+          once(rest, 'open'),
+          once(rest, 'error').then(([e]) => Promise.reject(e)),
+        ]);
       } catch (err) {
-        rs.destroy();
+        rest.destroy();
         throw toSmbError(err, { op: 'read', path: rel });
       }
-      stream = rs;
+      stream = Readable.from(concat(first.data, rest), { objectMode: false });
     }
     if (signal) {
       const onAbort = () => stream.destroy(new CancelledError());
@@ -380,6 +383,15 @@ export class SmbSource implements FileTree {
     if (this.closed) return;
     this.closed = true;
     await this.lease.release();
+  }
+}
+
+async function* concat(head: Buffer, rest: Readable): AsyncGenerator<Buffer> {
+  try {
+    yield head;
+    for await (const chunk of rest) yield chunk as Buffer;
+  } finally {
+    rest.destroy();
   }
 }
 
