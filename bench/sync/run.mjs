@@ -5,11 +5,11 @@
 //
 //   pnpm exec tsc -b packages/sync packages/db   (and packages/drive for --drive)
 //   node bench/sync/run.mjs [--sizes 10000,100000] [--runs 3] [--dir /tmp] [--concurrency 8]
-//        [--no-fsync] [--drive 10000] [--semi-space-mib 4]
+//        [--no-fsync] [--drive 10000] [--node-flags "--max-old-space-size=128"]
 //
-// `--semi-space-mib` runs the phases with V8's --max-semi-space-size (a smaller young generation:
-// the walk allocates many short-lived objects, and V8 otherwise grows the young generation to its
-// maximum, which shows as resident memory).
+// Besides peak RSS, each phase reports the live heap after a forced GC at its end: RSS follows V8's
+// heap-sizing policy (how much garbage it lets accumulate), the live heap is what the engine holds.
+// `--node-flags` passes flags to the phase processes (e.g. a heap cap, as a worker may set).
 // Runs the built packages (dist/) as a worker does, so memory numbers include no TypeScript loader.
 // Each size runs in two fresh child processes — the first sync, then the reruns — so each peak RSS
 // is that phase's own. `--drive N` also runs N files into the share store (packages/drive ShareTree,
@@ -40,7 +40,7 @@ const { values } = parseArgs({
     setup: { type: 'string' },
     files: { type: 'string' },
     target: { type: 'string', default: 'local' },
-    'semi-space-mib': { type: 'string' },
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -276,6 +276,8 @@ async function first(files, targetKind) {
     runSync({ source: env.source, target: env.target, state: env.state, options: env.options }),
   );
   rss.stop();
+  globalThis.gc?.();
+  const liveHeapMiB = process.memoryUsage().heapUsed / MiB;
   await env.close();
   if (summary.status !== 'completed') throw new Error(`first sync: ${summary.message}`);
   return {
@@ -283,6 +285,7 @@ async function first(files, targetKind) {
     firstSyncSeconds: seconds,
     firstSyncFilesPerSecond: files / seconds,
     firstSyncPeakRssMiB: rss.peakMiB(),
+    firstSyncLiveHeapMiB: liveHeapMiB,
     firstSummary: { status: summary.status, progress: summary.progress, message: summary.message },
   };
 }
@@ -308,6 +311,7 @@ async function reruns(setup) {
     const walksSync = [];
     const runs = [];
     let planned = 0;
+    let liveHeap = 0;
     const rss = rssSampler();
     for (let r = 0; r < Number(values.runs); r++) {
       walks.push((await timed(() => bareWalk(setup.srcDir)))[0]);
@@ -323,6 +327,8 @@ async function reruns(setup) {
       );
       if (summary.status !== 'completed') throw new Error(`rerun: ${summary.message}`);
       runs.push(s);
+      globalThis.gc?.();
+      liveHeap = Math.max(liveHeap, process.memoryUsage().heapUsed / MiB);
     }
     rss.stop();
     await env.close();
@@ -335,6 +341,7 @@ async function reruns(setup) {
       rerunOverWalk: median(runs) / median(walks),
       rerunOverSyncWalk: median(runs) / median(walksSync),
       rerunPeakRssMiB: rss.peakMiB(),
+      rerunLiveHeapMiB: liveHeap,
       rerunPlanned: planned,
       rerunStoreWrites: {
         upsertRows: counted.c.upsertRows,
@@ -379,7 +386,10 @@ function phase(args) {
   return JSON.parse(line.slice('RESULT '.length));
 }
 
-const jobs = values.sizes.split(',').filter(Boolean).map((s) => ({ files: Number(s), target: 'local' }));
+const jobs = values.sizes
+  .split(',')
+  .filter(Boolean)
+  .map((s) => ({ files: Number(s), target: 'local' }));
 if (Number(values.drive) > 0) jobs.push({ files: Number(values.drive), target: 'drive' });
 const common = ['--runs', values.runs, '--dir', values.dir, '--concurrency', values.concurrency];
 if (values['no-fsync']) common.push('--no-fsync');
@@ -431,12 +441,12 @@ writeFileSync(
 );
 const f = (n, d = 2) => n.toFixed(d);
 console.log(
-  '| target | files | folders | first sync s | files/s | first-sync peak RSS MiB | walk s (async / sync lstat) | rerun s | rerun ÷ async walk | rerun ÷ sync walk | rerun peak RSS MiB | rerun plan | rerun rows written (store / pg) |',
+  '| target | files | folders | first sync s | files/s | first sync: peak RSS / live heap MiB | walk s (async / sync lstat) | rerun s | rerun ÷ async walk | rerun ÷ sync walk | rerun: peak RSS / live heap MiB | rerun plan | rerun rows written (store / pg) |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results)
   console.log(
-    `| ${r.target} | ${r.files} | ${r.folders} | ${f(r.firstSyncSeconds, 1)} | ${f(r.firstSyncFilesPerSecond, 0)} | ${f(r.firstSyncPeakRssMiB, 0)} | ${f(median(r.bareWalkSeconds))} / ${f(median(r.bareWalkSyncSeconds))} | ${f(median(r.rerunSeconds))} | ${f(r.rerunOverWalk)} | ${f(r.rerunOverSyncWalk)} | ${f(r.rerunPeakRssMiB, 0)} | ${r.rerunPlanned} | ${r.rerunStoreWrites.upsertRows + r.rerunStoreWrites.removeRows} / ${r.rerunPgTuplesWritten} |`,
+    `| ${r.target} | ${r.files} | ${r.folders} | ${f(r.firstSyncSeconds, 1)} | ${f(r.firstSyncFilesPerSecond, 0)} | ${f(r.firstSyncPeakRssMiB, 0)} / ${f(r.firstSyncLiveHeapMiB, 0)} | ${f(median(r.bareWalkSeconds))} / ${f(median(r.bareWalkSyncSeconds))} | ${f(median(r.rerunSeconds))} | ${f(r.rerunOverWalk)} | ${f(r.rerunOverSyncWalk)} | ${f(r.rerunPeakRssMiB, 0)} / ${f(r.rerunLiveHeapMiB, 0)} | ${r.rerunPlanned} | ${r.rerunStoreWrites.upsertRows + r.rerunStoreWrites.removeRows} / ${r.rerunPgTuplesWritten} |`,
   );
 console.log(
   `\nload average ${os

@@ -60,11 +60,14 @@ interface Occupancy {
 /** A sub-folder walk, started once the parent folder's slot is free. */
 type Later = () => Promise<Occupancy>;
 
-const NONE: Occupancy = { source: false, target: false };
-const BOTH: Occupancy = { source: true, target: true };
+const NONE: Occupancy = Object.freeze({ source: false, target: false });
+const BOTH: Occupancy = Object.freeze({ source: true, target: true });
+const SOURCE_ONLY: Occupancy = Object.freeze({ source: true, target: false });
+const TARGET_ONLY: Occupancy = Object.freeze({ source: false, target: true });
 
+/** Shared constants: this runs for every path of every run. */
 function occ(source: boolean, target: boolean): Occupancy {
-  return { source, target };
+  return source ? (target ? BOTH : SOURCE_ONLY) : target ? TARGET_ONLY : NONE;
 }
 
 function onlyOn(side: SideName, v = true): Occupancy {
@@ -375,6 +378,7 @@ export class March {
     const d = decideFile(changesOf(s, t, b), this.dctx);
     switch (d.do) {
       case 'nothing': {
+        if (this.settled(item) && !this.wantsMetadata()) return BOTH; // the common case: no copy
         const rec = applyCollision(item, {
           ...b!,
           path: item.path,
@@ -421,6 +425,21 @@ export class March {
         await this.exec.submit({ type: 'reconcile', item });
         return BOTH;
     }
+  }
+
+  /** The row already says "synced, no error" for this path (nothing to write). */
+  private settled(item: Item): boolean {
+    const b = item.base!;
+    return (
+      b.status === 'synced' &&
+      !item.collision &&
+      b.path === item.path &&
+      b.parentKey === item.parentKey &&
+      b.kind === 'file' &&
+      (b.lastError ?? null) === null &&
+      (b.lastErrorCode ?? null) === null &&
+      (b.conflict ?? null) === null
+    );
   }
 
   /** An unresolved MANUAL conflict whose sides have not moved since: nothing to do. */
