@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -31,6 +31,7 @@ let prisma: PrismaClient;
 let fleet: Fleet;
 
 beforeAll(async () => {
+  const tmpMode = (await stat(tmpdir())).mode & 0o7777;
   dir = await mkdtemp(path.join(tmpdir(), 'pg-restart-'));
   port = await freePort();
   pgServer = await startEmbeddedPostgres({
@@ -39,6 +40,8 @@ beforeAll(async () => {
     database: 'scaidrive',
   });
   await migrate({ connectionString: pgServer.connectionString, migrationsDir });
+  // Starting as root must only add the traverse bit to parents, never narrow a mode like /tmp's 1777.
+  expect((await stat(tmpdir())).mode & 0o7777).toBe(tmpMode);
   prisma = createPrismaClient({ connectionString: pgServer.connectionString, poolSize: 2 });
 }, 120_000);
 

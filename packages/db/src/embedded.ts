@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import net from 'node:net';
 
@@ -26,8 +26,11 @@ export async function startEmbeddedPostgres(
   const dataDir = path.resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   if (process.getuid?.() === 0) {
+    // As root, the server runs as `postgres`, which must be able to traverse every parent. Only add
+    // the execute bit for others where it is missing: never narrow a mode (e.g. /tmp's 1777).
     for (let dir = path.dirname(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-      await chmod(dir, 0o755).catch(() => undefined);
+      const mode = (await stat(dir)).mode & 0o7777;
+      if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001).catch(() => undefined);
     }
   }
   const port = options.port ?? (await freePort());
