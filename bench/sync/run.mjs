@@ -152,12 +152,28 @@ async function pgTuplesWritten(url) {
   return Number(r[0]?.n ?? 0);
 }
 
+/** Peak RSS, plus a timeline (every second: seconds, RSS, heap used, heap total — MiB). */
 function rssSampler() {
-  const s = { peak: process.memoryUsage.rss() };
-  const t = setInterval(() => (s.peak = Math.max(s.peak, process.memoryUsage.rss())), 20);
+  const s = { peak: process.memoryUsage.rss(), timeline: [] };
+  const t0 = Date.now();
+  let last = 0;
+  const t = setInterval(() => {
+    const m = process.memoryUsage();
+    s.peak = Math.max(s.peak, m.rss);
+    if (Date.now() - last >= 1000) {
+      last = Date.now();
+      s.timeline.push([
+        Math.round((last - t0) / 1000),
+        Math.round(m.rss / MiB),
+        Math.round(m.heapUsed / MiB),
+        Math.round(m.heapTotal / MiB),
+      ]);
+    }
+  }, 20);
   return {
     reset: () => (s.peak = process.memoryUsage.rss()),
     peakMiB: () => s.peak / MiB,
+    timeline: () => s.timeline,
     stop: () => clearInterval(t),
   };
 }
@@ -286,6 +302,7 @@ async function first(files, targetKind) {
     firstSyncFilesPerSecond: files / seconds,
     firstSyncPeakRssMiB: rss.peakMiB(),
     firstSyncLiveHeapMiB: liveHeapMiB,
+    firstSyncMemoryTimeline: rss.timeline(),
     firstSummary: { status: summary.status, progress: summary.progress, message: summary.message },
   };
 }
@@ -342,6 +359,7 @@ async function reruns(setup) {
       rerunOverSyncWalk: median(runs) / median(walksSync),
       rerunPeakRssMiB: rss.peakMiB(),
       rerunLiveHeapMiB: liveHeap,
+      rerunMemoryTimeline: rss.timeline(),
       rerunPlanned: planned,
       rerunStoreWrites: {
         upsertRows: counted.c.upsertRows,
