@@ -1,4 +1,5 @@
 import path from 'node:path';
+import pg from 'pg';
 import { SecretBox, type Config, type Logger, type SecretKey } from '@scaidrive/core';
 import { createPrismaClient, type PrismaClient } from '@scaidrive/db';
 import { Drive } from '@scaidrive/drive';
@@ -65,7 +66,22 @@ export async function composeWorker(options: ComposeWorkerOptions): Promise<Work
   sources.register('sharepoint', sharePointSource());
   if (config.ENABLE_LOCAL_CONNECTORS) sources.register('local', localSource);
   options.sources?.(sources);
-  const runSync = createEngineRunner({ prisma, drive, secrets, sources, config, logger, metrics });
+  const statePool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: config.DATABASE_POOL_SIZE,
+  });
+  // An idle client losing its connection (database restart) must not crash the process.
+  statePool.on('error', (err) => logger.warn('database pool error', { err }));
+  const runSync = createEngineRunner({
+    statePool,
+    prisma,
+    drive,
+    secrets,
+    sources,
+    config,
+    logger,
+    metrics,
+  });
   const worker = new Worker({
     config,
     prisma,
@@ -85,6 +101,7 @@ export async function composeWorker(options: ComposeWorkerOptions): Promise<Work
     shutdown() {
       stopping ??= (async () => {
         await worker.stop();
+        await statePool.end().catch(() => undefined);
         if (ownsBoss) await boss.stop({ graceful: false }).catch(() => undefined);
         if (ownsPrisma) await prisma.$disconnect().catch(() => undefined);
       })();
