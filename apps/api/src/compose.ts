@@ -1,9 +1,16 @@
 import type { Express } from 'express';
-import { SecretBox, type Config, type Logger, type SecretKey } from '@scaidrive/core';
+import {
+  classifyError,
+  retryWithBackoff,
+  SecretBox,
+  type Config,
+  type Logger,
+  type SecretKey,
+} from '@scaidrive/core';
 import { Drive, PermissionService } from '@scaidrive/drive';
 import { createSmbDriver } from '@scaidrive/connector-smb';
 import { createPrismaClient, type PrismaClient } from '@scaidrive/db';
-import { createBoss, DEFAULT_QUEUE_SETTINGS, ensureQueues, type PgBoss } from '@scaidrive/jobs';
+import { createBoss, ensureQueues, queueSettingsFromConfig, type PgBoss } from '@scaidrive/jobs';
 import { createApp, type ApiModule } from './app.js';
 import { Authenticator, type TokenVerifier } from './auth/authenticator.js';
 import { JwtVerifier } from './auth/jwt.js';
@@ -50,6 +57,8 @@ export interface ComposeOptions {
   /** DNS for the server_host guard (tests inject one). */
   resolveHost?: HostResolver;
   validateResponses?: boolean;
+  /** Connect the queue before returning (default true). `main.ts` listens first, then starts. */
+  start?: boolean;
 }
 
 /** What feature modules get to build their routers. */
@@ -69,6 +78,8 @@ export interface ApiRuntime {
   services: ConnectorServices;
   drive: Drive;
   listen(port: number, host: string): Promise<RunningServer>;
+  /** Connects the queue, retrying with backoff (done by composeApi unless `start: false`). */
+  start(): Promise<void>;
   /** SIGTERM path: readiness false, stop accepting, drain, close pools. */
   shutdown(): Promise<void>;
 }
@@ -91,14 +102,30 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
       role: 'api',
       poolSize: config.DATABASE_POOL_SIZE,
     });
-  if (ownsBoss) {
-    boss.on('error', (err) => logger.error('queue error', { err }));
-    await boss.start();
-  }
-  await ensureQueues(boss, {
-    ...DEFAULT_QUEUE_SETTINGS,
-    retryLimit: config.JOB_RETRY_LIMIT,
-  });
+  if (ownsBoss) boss.on('error', (err) => logger.error('queue error', { err }));
+  let started: Promise<void> | undefined;
+  // Connects the queue (and with it the database). Until it has, `/ready` answers 503.
+  const start = (): Promise<void> =>
+    (started ??= retryWithBackoff(
+      async () => {
+        if (ownsBoss) await boss.start();
+        await ensureQueues(boss, queueSettingsFromConfig(config));
+      },
+      {
+        maxWaitMs: config.STARTUP_TIMEOUT_SECONDS * 1000,
+        isRetryable: (err) => classifyError(err).action === 'retry',
+        onRetry: (err, attempt, waitMs) =>
+          logger.warn('database not reachable yet; retrying', {
+            attempt,
+            wait_ms: waitMs,
+            reason: classifyError(err).message,
+          }),
+      },
+    ).catch((err: unknown) => {
+      started = undefined;
+      throw err;
+    }));
+  if (options.start ?? true) await start();
 
   const serviceTokens = new ServiceTokenService(prisma);
   const verifiers: TokenVerifier[] = [serviceTokens];
@@ -169,6 +196,7 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
   let server: RunningServer | undefined;
   let stopping: Promise<void> | undefined;
   return {
+    start,
     app,
     prisma,
     boss,

@@ -32,8 +32,19 @@ async function main(): Promise<void> {
     logger,
     databaseUrl: config.DATABASE_URL,
     secretKeys: config.secretKeys,
+    start: false,
   });
+  // Listen first so `/ready` can answer 503 while the database is still unreachable.
   await api.listen(config.PORT, config.HOST);
+  try {
+    await api.start();
+  } catch (err) {
+    logger.error(
+      `cannot reach the database after ${config.STARTUP_TIMEOUT_SECONDS} s; giving up (check DATABASE_URL and that PostgreSQL is running)`,
+      { reason: err instanceof Error ? err.message : String(err) },
+    );
+    process.exit(1);
+  }
   const stop = (signal: string) => {
     logger.info('signal received', { signal });
     const hard = setTimeout(() => {

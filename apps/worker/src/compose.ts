@@ -55,7 +55,6 @@ export async function composeWorker(options: ComposeWorkerOptions): Promise<Work
     });
   if (ownsBoss) {
     boss.on('error', (err) => logger.error('queue error', { err }));
-    await boss.start();
   }
   const blobDir = config.BLOB_DIR ?? path.join(config.DATA_DIR, 'blobs');
   const drive = Drive.fromConfig(prisma, { ...config, BLOB_DIR: blobDir });
@@ -90,6 +89,7 @@ export async function composeWorker(options: ComposeWorkerOptions): Promise<Work
     runSync,
     metrics,
     collectGarbage: (signal) => drive.collectGarbage({ signal }),
+    ...(ownsBoss ? { startQueue: async () => void (await boss.start()) } : {}),
   });
   let stopping: Promise<void> | undefined;
   return {

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Config, Logger } from '@scaidrive/core';
+import { classifyError, retryWithBackoff, type Config, type Logger } from '@scaidrive/core';
 import type { PrismaClient } from '@scaidrive/db';
 import {
   ensureQueues,
@@ -8,7 +8,7 @@ import {
   QUEUE_DEPTH_SQL,
   QUEUE_SCHEDULER_TICK,
   QUEUE_DRIVE_GC,
-  DEFAULT_QUEUE_SETTINGS,
+  queueSettingsFromConfig,
   type JobWithMetadata,
 } from '@scaidrive/jobs';
 import { HealthServer } from './health-server.js';
@@ -24,6 +24,8 @@ export interface WorkerDeps {
   boss: PgBoss;
   logger: Logger;
   runSync: SyncRunner;
+  /** Starts the queue client (when this worker owns it); retried with backoff at start-up. */
+  startQueue?: () => Promise<void>;
   /** Periodic maintenance (share-store garbage collection); run by one worker at a time. */
   collectGarbage?: (signal: AbortSignal) => Promise<{ chunksDeleted: number; bytesFreed: number }>;
   metrics?: WorkerMetrics;
@@ -74,11 +76,26 @@ export class Worker {
   /** Starts consuming. Returns the health server's port (0 in config = ephemeral). */
   async start(options: { healthPort?: number } = {}): Promise<number> {
     const { config, boss, logger } = this.deps;
-    await ensureQueues(boss, {
-      ...DEFAULT_QUEUE_SETTINGS,
-      retryLimit: config.JOB_RETRY_LIMIT,
-      retryDelaySeconds: config.JOB_RETRY_DELAY_SECONDS,
-      heartbeatSeconds: config.JOB_HEARTBEAT_SECONDS,
+    // Health first: while the database is unreachable `/readyz` answers 503 and start-up retries.
+    const port = await this.health.listen(options.healthPort ?? config.WORKER_PORT, config.HOST);
+    await retryWithBackoff(
+      async () => {
+        await this.deps.startQueue?.();
+        await ensureQueues(boss, queueSettingsFromConfig(config));
+      },
+      {
+        maxWaitMs: config.STARTUP_TIMEOUT_SECONDS * 1000,
+        isRetryable: (err) => classifyError(err).action === 'retry',
+        onRetry: (err, attempt, waitMs) =>
+          logger.warn('database not reachable yet; retrying', {
+            attempt,
+            wait_ms: waitMs,
+            reason: classifyError(err).message,
+          }),
+      },
+    ).catch(async (err: unknown) => {
+      await this.health.close();
+      throw err;
     });
     await boss.work(
       QUEUE_CONNECTOR_SYNC,
@@ -123,7 +140,6 @@ export class Worker {
     this.depthTimer = setInterval(() => void this.refreshQueueDepth(), 15_000);
     this.depthTimer.unref();
     await this.refreshQueueDepth();
-    const port = await this.health.listen(options.healthPort ?? config.WORKER_PORT, config.HOST);
     logger.info('worker started', {
       worker_id: this.workerId,
       health_port: port,

@@ -151,6 +151,12 @@ export const CONFIG_VARS = {
     description: 'File transfers one job runs at once.',
     used_by: ['worker'],
   }),
+  STARTUP_TIMEOUT_SECONDS: v({
+    schema: int(1, 3600).default(120),
+    description:
+      'How long a process keeps retrying (with backoff) to reach the database at start-up before it exits with an error; `/ready` answers 503 meanwhile.',
+    used_by: ['all'],
+  }),
   SHUTDOWN_TIMEOUT_SECONDS: v({
     schema: int(1, 3600).default(25),
     description: 'SIGTERM budget; keep it below the pod `terminationGracePeriodSeconds`.',

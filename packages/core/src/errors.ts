@@ -205,6 +205,15 @@ export function classifyError(err: unknown): Classification {
     if (err.retryAfterMs !== undefined) c.retryAfterMs = err.retryAfterMs;
     return c;
   }
+  const sqlState = findSqlState(err);
+  if (sqlState && /^(08|57P0[123]|53300)/.test(sqlState)) {
+    // Connection exceptions, server starting/shutting down, too many connections: transient.
+    return {
+      code: ErrorCode.SERVICE_UNAVAILABLE,
+      action: 'retry',
+      message: `Database unavailable (${sqlState})`,
+    };
+  }
   const sys = findSyscallCode(err);
   if (sys && TRANSIENT_SYSCALL_CODES.has(sys)) {
     return {
@@ -217,6 +226,16 @@ export function classifyError(err: unknown): Classification {
     return { code: ErrorCode.CANCELLED, action: 'fail_job', message: 'Operation cancelled' };
   }
   return { code: ErrorCode.INTERNAL, action: 'fail_job', message: 'Internal error' };
+}
+
+function findSqlState(err: unknown): string | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 5 && cur && typeof cur === 'object'; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && /\d/.test(code)) return code;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function findSyscallCode(err: unknown): string | undefined {

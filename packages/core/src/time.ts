@@ -32,3 +32,36 @@ export function backoffMs(
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt));
   return Math.floor(random() * ceiling);
 }
+
+export interface RetryOptions {
+  /** Give up after this long (the last error is rethrown). */
+  maxWaitMs: number;
+  baseMs?: number;
+  maxDelayMs?: number;
+  /** Whether an error is worth another attempt (default: every error). */
+  isRetryable?: (err: unknown) => boolean;
+  onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Runs `fn` until it succeeds, with exponential backoff (jittered), for at most `maxWaitMs`. */
+export async function retryWithBackoff<T>(
+  fn: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
+  const deadline = Date.now() + options.maxWaitMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (options.isRetryable && !options.isRetryable(err)) throw err;
+      const wait = Math.max(
+        options.baseMs ?? 250,
+        backoffMs(attempt, options.baseMs ?? 250, options.maxDelayMs ?? 10_000),
+      );
+      if (Date.now() + wait > deadline) throw err;
+      options.onRetry?.(err, attempt + 1, wait);
+      await sleep(wait, options.signal);
+    }
+  }
+}

@@ -46,6 +46,20 @@ export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
   heartbeatSeconds: 30,
 };
 
+/** The queue settings the configuration asks for; API and workers must agree on them. */
+export function queueSettingsFromConfig(config: {
+  JOB_RETRY_LIMIT: number;
+  JOB_RETRY_DELAY_SECONDS: number;
+  JOB_HEARTBEAT_SECONDS: number;
+}): QueueSettings {
+  return {
+    ...DEFAULT_QUEUE_SETTINGS,
+    retryLimit: config.JOB_RETRY_LIMIT,
+    retryDelaySeconds: config.JOB_RETRY_DELAY_SECONDS,
+    heartbeatSeconds: config.JOB_HEARTBEAT_SECONDS,
+  };
+}
+
 /** Options for `boss.createQueue(QUEUE_CONNECTOR_SYNC, …)`. */
 export function connectorSyncQueueOptions(settings: QueueSettings = DEFAULT_QUEUE_SETTINGS) {
   return {

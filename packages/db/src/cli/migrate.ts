@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createLogger, loadConfig } from '@scaidrive/core';
+import { classifyError, createLogger, loadConfig, retryWithBackoff } from '@scaidrive/core';
 import { defaultMigrationsDir } from '../paths.js';
 import { migrate } from '../migrate.js';
 
@@ -9,10 +9,21 @@ try {
   const config = loadConfig();
   logger.level = config.LOG_LEVEL;
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for `migrate`');
-  const report = await migrate({
-    connectionString: config.DATABASE_URL,
-    migrationsDir: defaultMigrationsDir(),
-  });
+  const url = config.DATABASE_URL;
+  // The database may still be starting (a fresh cluster, a failover): retry, then fail clearly.
+  const report = await retryWithBackoff(
+    () => migrate({ connectionString: url, migrationsDir: defaultMigrationsDir() }),
+    {
+      maxWaitMs: config.STARTUP_TIMEOUT_SECONDS * 1000,
+      isRetryable: (err) => classifyError(err).action === 'retry',
+      onRetry: (err, attempt, waitMs) =>
+        logger.warn('database not reachable yet; retrying', {
+          attempt,
+          wait_ms: waitMs,
+          reason: classifyError(err).message,
+        }),
+    },
+  );
   for (const w of report.warnings) logger.warn(w);
   logger.info('migrations up to date', {
     applied: report.applied,

@@ -1,0 +1,95 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateSecretKeySpec } from '@scaidrive/core';
+import { freePort, migrate, startEmbeddedPostgres, type EmbeddedPostgres } from '@scaidrive/db';
+import { migrationsDir, spawnApp, type ChildApp } from '@scaidrive/testkit';
+import { waitUntil } from './fleet-helpers.js';
+
+/**
+ * Start-up without a database: the API and the worker listen at once, answer 503 on readiness while
+ * they retry with backoff, and either connect when the database appears or exit with a clear error.
+ */
+const children: ChildApp[] = [];
+let pgServer: EmbeddedPostgres | undefined;
+let dir: string | undefined;
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await Promise.all(children.map((c) => c.exited));
+  await pgServer?.stop().catch(() => undefined);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function status(url: string): Promise<number> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(3000) })).status;
+  } catch {
+    return 0;
+  }
+}
+
+function env(databaseUrl: string, extra: Record<string, string>): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    SECRET_KEYS: generateSecretKeySpec('s1'),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+describe('start-up without a reachable database', () => {
+  it.each([
+    ['api', 'PORT', '/api/v1/ready'],
+    ['worker', 'WORKER_PORT', '/readyz'],
+  ] as const)(
+    '%s: readiness 503 while retrying, then a clear error and exit 1',
+    async (app, portVar, readyPath) => {
+      const deadPort = await freePort();
+      const port = await freePort();
+      const child = spawnApp(
+        app,
+        env(`postgresql://postgres@127.0.0.1:${deadPort}/none`, {
+          [portVar]: String(port),
+          STARTUP_TIMEOUT_SECONDS: '6',
+        }),
+      );
+      children.push(child);
+      await child.waitForLog((l) => l.message === 'database not reachable yet; retrying', 60_000);
+      expect(await status(`http://127.0.0.1:${port}${readyPath}`)).toBe(503);
+      const exit = await child.exited;
+      expect(exit.code).toBe(1);
+      const text = child.logs.map((l) => JSON.stringify(l)).join('\n');
+      expect(text).toMatch(/cannot reach the database|failed to start/i);
+      expect(
+        child.logs.filter((l) => l.message === 'database not reachable yet; retrying').length,
+      ).toBeGreaterThanOrEqual(2);
+    },
+    90_000,
+  );
+
+  it('api: connects once the database comes up, without a restart', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'startup-'));
+    const pgPort = await freePort();
+    const port = await freePort();
+    const url = `postgresql://postgres:postgres@127.0.0.1:${pgPort}/scaidrive`;
+    const child = spawnApp('api', env(url, { PORT: String(port), STARTUP_TIMEOUT_SECONDS: '120' }));
+    children.push(child);
+    await child.waitForLog((l) => l.message === 'database not reachable yet; retrying', 60_000);
+    expect(await status(`http://127.0.0.1:${port}/api/v1/ready`)).toBe(503);
+    pgServer = await startEmbeddedPostgres({
+      dataDir: path.join(dir, 'pg'),
+      port: pgPort,
+      database: 'scaidrive',
+    });
+    await migrate({ connectionString: pgServer.connectionString, migrationsDir });
+    await waitUntil(
+      async () => (await status(`http://127.0.0.1:${port}/api/v1/ready`)) === 200,
+      90_000,
+      'ready',
+    );
+    expect(child.proc.exitCode).toBeNull();
+  }, 180_000);
+});
