@@ -372,6 +372,39 @@ describe('sync job handler', () => {
   });
 });
 
+describe('long runs', () => {
+  it('a run that reaches its runtime budget checkpoints and continues in a follow-up job', async () => {
+    const c = await connector();
+    const seen: { continuation: number; reason: unknown }[] = [];
+    await startWorker(
+      (req) => {
+        if (req.payload.continuation === 0) {
+          return untilAborted(req).then((r) => {
+            seen.push({ continuation: 0, reason: req.signal.reason });
+            return r;
+          });
+        }
+        seen.push({ continuation: req.payload.continuation, reason: null });
+        return done({ filesSynced: 5 });
+      },
+      // Below the configurable minimum (60 s) to keep the test short.
+      { JOB_MAX_RUNTIME_SECONDS: 1 },
+    );
+    const jobId = await requestSync(bosses[0]!, c.id);
+    const job = await waitFor(async () => {
+      const j = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+      return j.status === 'completed' && j;
+    });
+    expect(seen).toEqual([
+      { continuation: 0, reason: 'budget' },
+      { continuation: 1, reason: null },
+    ]);
+    expect(job.filesSynced).toBe(6);
+    // One job row for the operator; two queue jobs behind it.
+    expect(await prisma.syncJob.count({ where: { connectorId: c.id } })).toBe(1);
+  });
+});
+
 describe('maintenance', () => {
   it('schedules share-store garbage collection fleet-wide and runs it on one worker', async () => {
     const calls: AbortSignal[] = [];
