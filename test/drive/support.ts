@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createSqlClient } from '@scaidrive/db';
 import {
   Drive,
   LocalChunkStore,
@@ -19,6 +21,8 @@ import {
 
 export interface DriveFixture {
   db: TestDatabase;
+  /** The pool the drive runs on (`createSqlClient`), unless DRIVE_TEST_DB=prisma. */
+  pool: pg.Pool | null;
   blobDir: string;
   store: LocalChunkStore;
   drive: Drive;
@@ -28,23 +32,40 @@ export interface DriveFixture {
   close(): Promise<void>;
 }
 
-/** A migrated database, a blob directory in a temp folder, a Drive over both, a tenant + admin. */
+/** Which client the fixture's drive runs on: `pool` (default, as the worker runs it) or `prisma`. */
+export const DRIVE_TEST_DB = process.env.DRIVE_TEST_DB === 'prisma' ? 'prisma' : 'pool';
+
+/**
+ * A migrated database, a blob directory in a temp folder, a Drive over both, a tenant + admin.
+ * The drive runs on a pg pool through `createSqlClient` (the worker's composition), or on the
+ * Prisma client with DRIVE_TEST_DB=prisma (the API's) or `{ client: 'prisma' }`.
+ */
 export async function driveFixture(
-  options: Partial<Omit<DriveOptions, 'prisma' | 'chunkStore'>> & { chunkStore?: ChunkStore } = {},
+  options: Partial<Omit<DriveOptions, 'db' | 'prisma' | 'chunkStore'>> & {
+    chunkStore?: ChunkStore;
+    client?: 'pool' | 'prisma';
+  } = {},
 ): Promise<DriveFixture> {
+  const { client = DRIVE_TEST_DB, ...driveOptions } = options;
   const db = await createTestDatabase();
   const blobDir = await mkdtemp(path.join(os.tmpdir(), 'scaidrive-blobs-'));
   const store = new LocalChunkStore(blobDir);
+  let pool: pg.Pool | null = null;
+  if (client === 'pool') {
+    pool = new pg.Pool({ connectionString: db.url, max: 5 });
+    pool.on('error', () => undefined); // idle clients killed by DROP DATABASE … FORCE
+  }
   const drive = new Drive({
-    prisma: db.prisma,
-    chunkStore: options.chunkStore ?? store,
+    db: pool ? createSqlClient(pool) : db.prisma,
+    chunkStore: driveOptions.chunkStore ?? store,
     chunkSizeBytes: 64 * 1024,
-    ...options,
+    ...driveOptions,
   });
   const tenant = await createTenant(db.prisma);
   const admin = await createUser(db.prisma, tenant.id, { role: 'tenant_admin' });
   return {
     db,
+    pool,
     blobDir,
     store,
     drive,
@@ -52,6 +73,7 @@ export async function driveFixture(
     adminId: admin.id,
     admin: { tenantId: tenant.id, userId: admin.id, groupIds: [], isTenantAdmin: true },
     async close() {
+      await pool?.end().catch(() => undefined);
       await db.drop();
       await rm(blobDir, { recursive: true, force: true });
     },

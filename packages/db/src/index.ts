@@ -4,3 +4,4 @@ export * from './embedded.js';
 export * from './paths.js';
 export * from './connector-config.js';
 export * from './file-state-store.js';
+export * from './sql-client.js';

@@ -1,6 +1,6 @@
 import { NotFoundError, ValidationError, newId } from '@scaidrive/core';
 import { commitShareChange, type Actor } from './change-feed.js';
-import { inTx, type Db, type PrismaClient } from './db.js';
+import { inTx, type Db, type DbClient } from './db.js';
 import { ItemNotFoundError } from './errors.js';
 import { toSharePath } from './names.js';
 import { findNode } from './nodes.js';
@@ -51,7 +51,7 @@ const ACE_COLUMNS = `id, tenant_id AS "tenantId", resource_type AS "resourceType
 
 /** ACL entries on shares, folders and files (evaluation lives in PermissionService). */
 export class AclService {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: DbClient) {}
 
   async get(tenantId: string, resource: ResourceRef): Promise<AclView> {
     const { inheritFromParent } = await this.resource(this.prisma, tenantId, resource);

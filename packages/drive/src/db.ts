@@ -1,8 +1,23 @@
-import type { PrismaClient, Tx } from '@scaidrive/db';
+/**
+ * Anything that runs raw SQL: a Prisma client, a `SqlClient` over a pg pool (`createSqlClient` of
+ * @scaidrive/db), or an open transaction of either. The drive uses nothing else of Prisma.
+ */
+export interface Db {
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
+  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
+  $queryRaw<T = unknown>(query: TemplateStringsArray, ...values: unknown[]): Promise<T>;
+}
 
-/** Anything that runs queries: the client or an interactive transaction. */
-export type Db = Tx;
-export type { PrismaClient, Tx };
+/**
+ * A database client the drive runs on: `PrismaClient` or `createSqlClient(pool)` (the fast path:
+ * a pg round trip costs a fraction of a Prisma raw query).
+ */
+export interface DbClient extends Db {
+  $transaction<T>(
+    fn: (tx: Db) => Promise<T>,
+    options?: { timeout?: number; maxWait?: number },
+  ): Promise<T>;
+}
 
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
@@ -52,14 +67,14 @@ export interface TxOptions {
  * it for a deadlock or a serialization failure. `fn` must be safe to run again.
  */
 export async function inTx<T>(
-  prisma: PrismaClient,
-  fn: (tx: Tx) => Promise<T>,
+  db: DbClient,
+  fn: (tx: Db) => Promise<T>,
   options: TxOptions = {},
 ): Promise<T> {
   const attempts = options.attempts ?? 5;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await prisma.$transaction(fn, {
+      return await db.$transaction(fn, {
         timeout: options.timeoutMs ?? 60_000,
         maxWait: 30_000,
       });

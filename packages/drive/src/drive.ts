@@ -4,7 +4,7 @@ import { AclService } from './acl-entries.js';
 import { createChunkStore } from './chunk-store/index.js';
 import type { ChunkStore } from './chunk-store/types.js';
 import { latestSeq, parseCursor, readChanges, type ChangeRecord } from './change-feed.js';
-import type { PrismaClient } from './db.js';
+import type { DbClient } from './db.js';
 import { FileService } from './files.js';
 import { adoptOrphanChunks, collectGarbage, type GcResult } from './gc.js';
 import { PrincipalService } from './principals.js';
@@ -14,7 +14,12 @@ import { TreeService } from './tree.js';
 import { ValidationError } from '@scaidrive/core';
 
 export interface DriveOptions {
-  prisma: PrismaClient;
+  /**
+   * Where the rows live: `createSqlClient(pool)` of @scaidrive/db (the fast path) or a
+   * `PrismaClient`. `prisma` is the older name of the same option.
+   */
+  db?: DbClient;
+  prisma?: DbClient;
   chunkStore: ChunkStore;
   /** CHUNK_SIZE_BYTES (default 4 MiB). */
   chunkSizeBytes?: number;
@@ -30,9 +35,9 @@ export interface DriveOptions {
 
 export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
 
-/** The share store, wired: every service over one Prisma client and one chunk store. */
+/** The share store, wired: every service over one database client and one chunk store. */
 export class Drive {
-  readonly prisma: PrismaClient;
+  readonly db: DbClient;
   readonly chunkStore: ChunkStore;
   readonly permissions: PermissionService;
   readonly principals: PrincipalService;
@@ -43,17 +48,19 @@ export class Drive {
   readonly gcGraceMs: number;
 
   constructor(options: DriveOptions) {
-    this.prisma = options.prisma;
+    const db = options.db ?? options.prisma;
+    if (!db) throw new TypeError('Drive needs a database client (db)');
+    this.db = db;
     this.chunkStore = options.chunkStore;
     this.gcGraceMs = options.gcGraceMs ?? DEFAULT_GC_GRACE_MS;
-    this.permissions = new PermissionService(options.prisma);
-    this.principals = new PrincipalService(options.prisma);
-    this.shares = new ShareService(options.prisma);
-    this.tree = new TreeService(options.prisma, {
+    this.permissions = new PermissionService(db);
+    this.principals = new PrincipalService(db);
+    this.shares = new ShareService(db);
+    this.tree = new TreeService(db, {
       chunkStore: options.chunkStore,
       gcGraceMs: this.gcGraceMs,
     });
-    this.files = new FileService(options.prisma, {
+    this.files = new FileService(db, {
       chunkStore: options.chunkStore,
       chunkSizeBytes: options.chunkSizeBytes ?? 4 * 1024 * 1024,
       versionRetention: options.versionRetention ?? 50,
@@ -61,17 +68,17 @@ export class Drive {
       writeConcurrency: options.writeConcurrency,
       sealConcurrency: options.sealConcurrency,
     });
-    this.acl = new AclService(options.prisma);
+    this.acl = new AclService(db);
   }
 
   /** A Drive configured from the environment (BLOB_DRIVER, CHUNK_SIZE_BYTES, VERSION_RETENTION…). */
   static fromConfig(
-    prisma: PrismaClient,
+    db: DbClient,
     config: Config,
-    overrides: Partial<Omit<DriveOptions, 'prisma'>> = {},
+    overrides: Partial<Omit<DriveOptions, 'db' | 'prisma'>> = {},
   ): Drive {
     return new Drive({
-      prisma,
+      db,
       chunkStore: overrides.chunkStore ?? createChunkStore(config),
       chunkSizeBytes: config.CHUNK_SIZE_BYTES,
       versionRetention: config.VERSION_RETENTION,
@@ -82,7 +89,7 @@ export class Drive {
   /** The sync Target for a connector: the share below `rootPath`. */
   shareTree(options: ShareTreeOptions): ShareTree {
     return new ShareTree(
-      { prisma: this.prisma, tree: this.tree, files: this.files, acl: this.acl },
+      { db: this.db, tree: this.tree, files: this.files, acl: this.acl },
       options,
     );
   }
@@ -97,7 +104,7 @@ export class Drive {
     const seq = parseCursor(cursor);
     if (seq === null)
       throw new ValidationError('Invalid cursor', [{ field: 'cursor', reason: 'malformed' }]);
-    const rows = await readChanges(this.prisma, {
+    const rows = await readChanges(this.db, {
       tenantId,
       shareId,
       cursor: seq,
@@ -113,31 +120,28 @@ export class Drive {
   }
 
   async latestCursor(tenantId: string, shareId: string): Promise<string> {
-    return String(await latestSeq(this.prisma, tenantId, shareId));
+    return String(await latestSeq(this.db, tenantId, shareId));
   }
 
   /** Deletes unreferenced chunks past the grace period (run periodically by a worker). */
   async collectGarbage(
     options: { signal?: AbortSignal; batchSize?: number } = {},
   ): Promise<GcResult> {
-    return collectGarbage(this.prisma, this.chunkStore, { graceMs: this.gcGraceMs, ...options });
+    return collectGarbage(this.db, this.chunkStore, { graceMs: this.gcGraceMs, ...options });
   }
 
   /** Registers stored chunks the database does not know, so GC can take them (audit/repair). */
   async adoptOrphanChunks(
     options: { tenantId?: string; signal?: AbortSignal } = {},
   ): Promise<number> {
-    return adoptOrphanChunks(this.prisma, this.chunkStore, options);
+    return adoptOrphanChunks(this.db, this.chunkStore, options);
   }
 }
 
 /**
  * The sync Target in one call (for the worker's composition root):
- * `createShareTree({ prisma, chunkStore, tenantId, shareId, rootPath, origin, actorUserId })`.
+ * `createShareTree({ db, chunkStore, tenantId, shareId, rootPath, origin, actorUserId })`.
  */
-export function createShareTree(
-  options: Omit<DriveOptions, 'prisma' | 'chunkStore'> &
-    ShareTreeOptions & { prisma: PrismaClient; chunkStore: ChunkStore },
-): ShareTree {
+export function createShareTree(options: DriveOptions & ShareTreeOptions): ShareTree {
   return new Drive(options).shareTree(options);
 }

@@ -4,7 +4,7 @@ import type { ChunkStore } from './chunk-store/types.js';
 import { commitShareChange, type Actor, type ChangeInput } from './change-feed.js';
 import { readContent, type ByteRange } from './content/read.js';
 import { ingest } from './content/ingest.js';
-import { inTx, isUniqueViolation, type Db, type PrismaClient } from './db.js';
+import { inTx, isUniqueViolation, type Db, type DbClient } from './db.js';
 import {
   ItemNotFoundError,
   NameConflictError,
@@ -68,7 +68,7 @@ export interface OpenedContent {
 /** File content: streaming writes as new versions, reads (ranged, any kept version), history. */
 export class FileService {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly prisma: DbClient,
     private readonly options: FileServiceOptions,
   ) {}
 

@@ -1,5 +1,5 @@
 import type { ChunkStore } from './chunk-store/types.js';
-import { inTx, type PrismaClient } from './db.js';
+import { inTx, type DbClient } from './db.js';
 
 export interface GcOptions {
   /** Unreferenced chunks younger than this (since their last touch) are left alone. */
@@ -27,7 +27,7 @@ export interface GcResult {
  * re-checks the store (see adjustChunkRefs). Safe to run on several workers at once.
  */
 export async function collectGarbage(
-  prisma: PrismaClient,
+  prisma: DbClient,
   store: ChunkStore,
   options: GcOptions,
 ): Promise<GcResult> {
@@ -69,7 +69,7 @@ export async function collectGarbage(
  * upload of the same chunk touches the row and keeps it.
  */
 export async function adoptOrphanChunks(
-  prisma: PrismaClient,
+  prisma: DbClient,
   store: ChunkStore,
   options: { tenantId?: string; signal?: AbortSignal } = {},
 ): Promise<number> {

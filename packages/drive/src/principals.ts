@@ -5,7 +5,7 @@ import {
   ValidationError,
   newId,
 } from '@scaidrive/core';
-import type { Db, PrismaClient } from './db.js';
+import type { Db, DbClient } from './db.js';
 import { inTx, isUniqueViolation } from './db.js';
 import type { Principal } from './principal.js';
 
@@ -48,7 +48,7 @@ const GROUP_COLUMNS = `g.id, g.tenant_id AS "tenantId", g.name, g.email, g.descr
 
 /** Users, groups and group membership of a tenant. */
 export class PrincipalService {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: DbClient) {}
 
   // ── users ──
 

@@ -26,7 +26,7 @@ import {
 } from '@scaidrive/sync';
 import type { AclService } from './acl-entries.js';
 import { latestSeq, parseCursor, readChanges, type Actor } from './change-feed.js';
-import type { PrismaClient } from './db.js';
+import type { DbClient } from './db.js';
 import { ItemNotFoundError, PreconditionFailedError } from './errors.js';
 import type { FileService } from './files.js';
 import { checkPath, relativeTo, toSharePath } from './names.js';
@@ -37,7 +37,7 @@ import { walkPath } from './tree-locks.js';
 import { findVersion, listVersions } from './versions.js';
 
 export interface ShareTreeDeps {
-  prisma: PrismaClient;
+  db: DbClient;
   tree: TreeService;
   files: FileService;
   acl: AclService;
@@ -105,8 +105,8 @@ export class ShareTree implements FileTree {
   /** The live node at `path` and its path as the store spells it (case preserved). */
   private async locate(path: RelPath): Promise<{ node: NodeRecord; path: RelPath } | null> {
     const parts = this.full(path);
-    const share = await loadShare(this.deps.prisma, this.options.tenantId, this.options.shareId);
-    const chain = await walkPath(this.deps.prisma, share, parts.map(nameKey));
+    const share = await loadShare(this.deps.db, this.options.tenantId, this.options.shareId);
+    const chain = await walkPath(this.deps.db, share, parts.map(nameKey));
     if (chain.length !== parts.length + 1) return null;
     const spelled = chain
       .slice(this.rootParts.length + 1)
@@ -117,7 +117,7 @@ export class ShareTree implements FileTree {
 
   /** Entry of a node with its root-relative path as the store spells it. */
   private async entryOf(node: NodeRecord): Promise<Entry> {
-    const rel = relativeTo(toSharePath(this.rootParts), await pathOf(this.deps.prisma, node.id));
+    const rel = relativeTo(toSharePath(this.rootParts), await pathOf(this.deps.db, node.id));
     return this.entry(node, rel ?? '');
   }
 
@@ -277,7 +277,7 @@ export class ShareTree implements FileTree {
   // ── change feed ──
 
   async latestCursor(): Promise<string> {
-    return String(await latestSeq(this.deps.prisma, this.options.tenantId, this.options.shareId));
+    return String(await latestSeq(this.deps.db, this.options.tenantId, this.options.shareId));
   }
 
   async *changes(cursor: string, signal?: AbortSignal): AsyncIterable<ChangePage> {
@@ -287,7 +287,7 @@ export class ShareTree implements FileTree {
     const root = toSharePath(this.rootParts);
     for (;;) {
       if (signal?.aborted) throw new CancelledError();
-      const rows = await readChanges(this.deps.prisma, {
+      const rows = await readChanges(this.deps.db, {
         tenantId: this.options.tenantId,
         shareId: this.options.shareId,
         cursor: seq,
@@ -301,9 +301,9 @@ export class ShareTree implements FileTree {
         const oldRel = row.oldPath ? relativeTo(root, row.oldPath) : null;
         let current: { rel: string; node: NodeRecord } | null = null;
         if (row.changeType !== 'deleted') {
-          const node = await findNode(this.deps.prisma, this.options.tenantId, row.resourceId);
+          const node = await findNode(this.deps.db, this.options.tenantId, row.resourceId);
           if (node && node.deletedAt === null) {
-            const rel = relativeTo(root, await pathOf(this.deps.prisma, node.id));
+            const rel = relativeTo(root, await pathOf(this.deps.db, node.id));
             if (rel !== null && rel !== '') current = { rel, node };
           }
         }
@@ -349,7 +349,7 @@ export class ShareTree implements FileTree {
 
   async listVersions(path: RelPath): Promise<VersionInfo[]> {
     const node = await this.fileNode(path);
-    const { versions } = await listVersions(this.deps.prisma, this.options.tenantId, node.id, {
+    const { versions } = await listVersions(this.deps.db, this.options.tenantId, node.id, {
       limit: 100_000,
     });
     return versions.map((v) => ({
@@ -364,7 +364,7 @@ export class ShareTree implements FileTree {
     signal?.throwIfAborted();
     const node = await this.fileNode(path);
     if (!/^-?\d+$/.test(versionId)) throw new ItemNotFoundError(`Version ${versionId}`);
-    const version = await findVersion(this.deps.prisma, this.options.tenantId, {
+    const version = await findVersion(this.deps.db, this.options.tenantId, {
       nodeId: node.id,
       versionNumber: Number(versionId),
     });

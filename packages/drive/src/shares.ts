@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError, ValidationError, newId } from '@scaidrive/core';
 import { commitShareChange, type Actor } from './change-feed.js';
-import { inTx, isUniqueViolation, type Db, type PrismaClient } from './db.js';
+import { inTx, isUniqueViolation, type Db, type DbClient } from './db.js';
 import { isShareRole, type ShareRole } from './permissions.js';
 import type { Principal } from './principal.js';
 import { escapeLike, type Page } from './principals.js';
@@ -52,7 +52,7 @@ const toShare = (r: RawShare): ShareInfo => ({
 
 /** Shares (with their root folder) and their members. */
 export class ShareService {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: DbClient) {}
 
   /** Creates a share, its root folder and the owner's `owner` membership. */
   async create(

@@ -1,7 +1,7 @@
 import { ValidationError, nameKey } from '@scaidrive/core';
 import type { ChunkStore } from './chunk-store/types.js';
 import { commitShareChange, type Actor, type ChangeInput } from './change-feed.js';
-import { inTx, isUniqueViolation, type Db, type PrismaClient } from './db.js';
+import { inTx, isUniqueViolation, type Db, type DbClient } from './db.js';
 import { ItemNotFoundError, NameConflictError, PreconditionFailedError } from './errors.js';
 import { checkName, checkPath, toSharePath } from './names.js';
 import {
@@ -42,7 +42,7 @@ export interface TreeServiceOptions {
  */
 export class TreeService {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly prisma: DbClient,
     private readonly options: TreeServiceOptions,
   ) {}
 
