@@ -67,15 +67,44 @@ export async function commitShareChange(
   },
 ): Promise<void> {
   const delta = args.bytesDelta ?? 0;
+  const changes = args.changes.map((c, ord) => ({
+    id: newId('chg'),
+    resource_type: c.resourceType,
+    resource_id: c.resourceId,
+    change_type: c.changeType,
+    old_path: c.oldPath ?? null,
+    new_path: c.newPath ?? null,
+    version: c.version ?? null,
+    version_id: c.versionId ?? null,
+    metadata: c.metadata ?? null,
+    ord,
+  }));
+  // One statement: the share row is updated (and so locked) first; the change rows are selected
+  // from its RETURNING row, so their seq values are drawn only once the lock is held. Over quota
+  // nothing is inserted, and the error thrown below rolls the transaction back.
   const rows = await tx.$queryRawUnsafe<
     { used_bytes: bigint; quota_bytes: bigint | null; deleted: boolean }[]
   >(
-    `UPDATE shares SET used_bytes = GREATEST(used_bytes + $3::bigint, 0)
-      WHERE id = $1 AND tenant_id = $2
-  RETURNING used_bytes, quota_bytes, deleted_at IS NOT NULL AS deleted`,
+    `WITH s AS (UPDATE shares SET used_bytes = GREATEST(used_bytes + $3::bigint, 0)
+                 WHERE id = $1 AND tenant_id = $2
+             RETURNING used_bytes, quota_bytes, deleted_at IS NOT NULL AS deleted),
+          ins AS (INSERT INTO change_log (id, tenant_id, share_id, resource_type, resource_id,
+                                          change_type, old_path, new_path, version, version_id,
+                                          metadata, changed_by, origin)
+                  SELECT c.id, $2, $1, c.resource_type, c.resource_id, c.change_type, c.old_path,
+                         c.new_path, c.version, c.version_id, c.metadata, $4, $5
+                    FROM s, jsonb_to_recordset($6::jsonb) AS c(id text, resource_type text,
+                         resource_id text, change_type text, old_path text, new_path text,
+                         version int, version_id text, metadata jsonb, ord int)
+                   WHERE $3::bigint <= 0 OR s.quota_bytes IS NULL OR s.used_bytes <= s.quota_bytes
+                   ORDER BY c.ord)
+     SELECT used_bytes, quota_bytes, deleted FROM s`,
     args.shareId,
     args.tenantId,
     delta,
+    args.actor.userId ?? null,
+    args.actor.origin ?? null,
+    JSON.stringify(changes),
   );
   const share = rows[0];
   if (!share) throw new ItemNotFoundError('Share');
@@ -87,35 +116,6 @@ export async function commitShareChange(
       { details: { quota_bytes: Number(share.quota_bytes) } },
     );
   }
-  if (args.changes.length === 0) return;
-  await tx.$executeRawUnsafe(
-    `INSERT INTO change_log (id, tenant_id, share_id, resource_type, resource_id, change_type,
-                             old_path, new_path, version, version_id, metadata, changed_by, origin)
-     SELECT c.id, $1, $2, c.resource_type, c.resource_id, c.change_type, c.old_path, c.new_path,
-            c.version, c.version_id, c.metadata, $3, $4
-       FROM jsonb_to_recordset($5::jsonb) AS c(id text, resource_type text, resource_id text,
-            change_type text, old_path text, new_path text, version int, version_id text,
-            metadata jsonb, ord int)
-      ORDER BY c.ord`,
-    args.tenantId,
-    args.shareId,
-    args.actor.userId ?? null,
-    args.actor.origin ?? null,
-    JSON.stringify(
-      args.changes.map((c, ord) => ({
-        id: newId('chg'),
-        resource_type: c.resourceType,
-        resource_id: c.resourceId,
-        change_type: c.changeType,
-        old_path: c.oldPath ?? null,
-        new_path: c.newPath ?? null,
-        version: c.version ?? null,
-        version_id: c.versionId ?? null,
-        metadata: c.metadata ?? null,
-        ord,
-      })),
-    ),
-  );
 }
 
 const CHANGE_COLUMNS = `seq, id, tenant_id AS "tenantId", share_id AS "shareId",

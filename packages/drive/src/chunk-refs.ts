@@ -29,26 +29,44 @@ export async function adjustChunkRefs(
   if (entries.length === 0) return;
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const hashes = entries.map(([h]) => h);
-  const locked = await tx.$queryRawUnsafe<{ hash: string; stale: boolean }[]>(
-    `SELECT hash, touched_at < now() - make_interval(secs => $3::float8 / 1000) AS stale
-       FROM chunks WHERE tenant_id = $1 AND hash = ANY($2::text[]) ORDER BY hash FOR UPDATE`,
+  const counts = entries.map(([, d]) => d.delta);
+  // One statement for the common case: lock the rows in hash order and apply every delta whose
+  // row needs no check (fresh rows, and all releases); report the rows left alone (stale rows
+  // gaining references) — rows that do not exist are simply absent.
+  const locked = await tx.$queryRawUnsafe<{ hash: string; stale: boolean; done: boolean }[]>(
+    `WITH d AS (SELECT * FROM unnest($2::text[], $3::int[]) AS d(hash, n)),
+          l AS (SELECT c.hash,
+                       c.touched_at < now() - make_interval(secs => $4::float8 / 1000) AS stale
+                  FROM chunks c WHERE c.tenant_id = $1 AND c.hash = ANY($2::text[])
+                 ORDER BY c.hash FOR UPDATE),
+          u AS (UPDATE chunks c SET ref_count = GREATEST(c.ref_count + d.n, 0), touched_at = now()
+                  FROM l JOIN d ON d.hash = l.hash
+                 WHERE c.tenant_id = $1 AND c.hash = l.hash AND (NOT l.stale OR d.n < 0)
+             RETURNING c.hash)
+     SELECT l.hash, l.stale, u.hash IS NOT NULL AS done FROM l LEFT JOIN u ON u.hash = l.hash`,
     tenantId,
     hashes,
+    counts,
     graceMs,
   );
-  const seen = new Map(locked.map((r) => [r.hash, r.stale]));
+  if (locked.length === entries.length && locked.every((r) => r.done)) return;
+  const seen = new Map(locked.map((r) => [r.hash, r]));
   const missing: [string, ChunkDelta][] = [];
+  const rest: [string, ChunkDelta][] = [];
   for (const [hash, d] of entries) {
-    if (d.delta <= 0) continue;
-    const stale = seen.get(hash);
-    if (stale === false) continue;
+    const row = seen.get(hash);
+    if (row?.done) continue;
+    // Releases are always applied above (or have no row). Stale or missing rows gaining
+    // references: GC may have taken the bytes — verify them in the store.
+    if (d.delta < 0) continue;
     if (!(await store.has(tenantId, hash)))
       throw new AppError(
         ErrorCode.SERVICE_UNAVAILABLE,
         'A content chunk was garbage-collected before the upload committed; upload again',
         { action: 'retry' },
       );
-    if (stale === undefined) missing.push([hash, d]);
+    if (!row) missing.push([hash, d]);
+    rest.push([hash, d]);
   }
   if (missing.length > 0) {
     await tx.$executeRawUnsafe(
@@ -60,14 +78,15 @@ export async function adjustChunkRefs(
       missing.map(([, d]) => d.size),
     );
   }
-  await tx.$executeRawUnsafe(
-    `UPDATE chunks c SET ref_count = GREATEST(c.ref_count + d.n, 0), touched_at = now()
-       FROM unnest($2::text[], $3::int[]) AS d(hash, n)
-      WHERE c.tenant_id = $1 AND c.hash = d.hash`,
-    tenantId,
-    hashes,
-    entries.map(([, d]) => d.delta),
-  );
+  if (rest.length > 0)
+    await tx.$executeRawUnsafe(
+      `UPDATE chunks c SET ref_count = GREATEST(c.ref_count + d.n, 0), touched_at = now()
+         FROM unnest($2::text[], $3::int[]) AS d(hash, n)
+        WHERE c.tenant_id = $1 AND c.hash = d.hash`,
+      tenantId,
+      rest.map(([h]) => h),
+      rest.map(([, d]) => d.delta),
+    );
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { newId, nameKey, ValidationError } from '@scaidrive/core';
+import { nameKey, ValidationError } from '@scaidrive/core';
 import type { ChunkStore } from './chunk-store/types.js';
 import { commitShareChange, type Actor, type ChangeInput } from './change-feed.js';
 import { readContent, type ByteRange } from './content/read.js';
@@ -13,11 +13,20 @@ import {
 } from './errors.js';
 import { checkName, checkPath, toSharePath } from './names.js';
 import { getNode, loadShare, nodeColumns, toNode, type NodeRecord } from './nodes.js';
-import { lockFolderById, lockFolderByPath, lockNodeForUpdate, walkPath } from './tree-locks.js';
+import {
+  lockFolderById,
+  lockFolderByPath,
+  lockNodeForUpdate,
+  lockWriteSlot,
+  walkPath,
+} from './tree-locks.js';
+import { adjustChunkRefs } from './chunk-refs.js';
 import type { FolderRef } from './tree.js';
 import {
+  chunkDeltas,
   findVersion,
   insertVersion,
+  writeFileVersion,
   listVersions,
   pruneVersions,
   releaseVersions,
@@ -68,7 +77,7 @@ export interface OpenedContent {
 /** File content: streaming writes as new versions, reads (ranged, any kept version), history. */
 export class FileService {
   constructor(
-    private readonly prisma: DbClient,
+    private readonly db: DbClient,
     private readonly options: FileServiceOptions,
   ) {}
 
@@ -88,32 +97,37 @@ export class FileService {
     content: AsyncIterable<Uint8Array | string>,
     actor: Actor,
     options: WriteFileOptions = {},
-  ): Promise<{ node: NodeRecord; version: VersionRecord; created: boolean }> {
+  ): Promise<{ node: NodeRecord; version: VersionRecord; created: boolean; path: string }> {
     const clean = checkName(name);
     const parentParts = 'path' in parent ? checkPath(parent.path) : null;
     if (parentParts) checkPath(toSharePath([...parentParts, clean]));
     if (options.size !== undefined && (!Number.isSafeInteger(options.size) || options.size < 0))
       throw new ValidationError('Invalid size', [{ field: 'size', reason: 'must be ≥ 0' }]);
 
-    // Cheap checks before streaming anything: quota room, ifMatch, the parent exists.
-    const share = await loadShare(this.prisma, tenantId, shareId);
+    // Cheap checks before streaming a lot: quota room, ifMatch. Content announced to fit in one
+    // chunk skips them — the commit checks both again anyway, and for small content the lookups
+    // cost more than streaming it (a failed write leaves only a chunk for GC).
     let room: number | undefined;
-    if (share.quotaBytes !== null) {
-      room = Math.max(0, share.quotaBytes - share.usedBytes);
-      if (options.size !== undefined && options.size > room)
-        throw new QuotaExceededError(
-          `Share quota exceeded: ${options.size} bytes do not fit in the ${room} bytes left`,
-          { details: { quota_bytes: share.quotaBytes, room_bytes: room } },
-        );
-    }
-    if (options.ifMatch !== undefined) {
-      const existing = parentParts
-        ? await this.peek(share, [...parentParts, clean])
-        : await this.peekIn(tenantId, (parent as { folderId: string }).folderId, clean);
-      checkIfMatch(existing, options.ifMatch);
+    const small = options.size !== undefined && options.size <= this.options.chunkSizeBytes;
+    if (!small) {
+      const share = await loadShare(this.db, tenantId, shareId);
+      if (share.quotaBytes !== null) {
+        room = Math.max(0, share.quotaBytes - share.usedBytes);
+        if (options.size !== undefined && options.size > room)
+          throw new QuotaExceededError(
+            `Share quota exceeded: ${options.size} bytes do not fit in the ${room} bytes left`,
+            { details: { quota_bytes: share.quotaBytes, room_bytes: room } },
+          );
+      }
+      if (options.ifMatch !== undefined) {
+        const existing = parentParts
+          ? await this.peek(share, [...parentParts, clean])
+          : await this.peekIn(tenantId, (parent as { folderId: string }).folderId, clean);
+        checkIfMatch(existing, options.ifMatch);
+      }
     }
 
-    const stored = await ingest(this.prisma, this.options.chunkStore, tenantId, content, {
+    const stored = await ingest(this.db, this.options.chunkStore, tenantId, content, {
       chunkSize: this.options.chunkSizeBytes,
       expectedSize: options.size,
       expectedSha256: options.expectedSha256,
@@ -129,7 +143,7 @@ export class FileService {
     // and insert: run the commit again, which then finds that file and adds a version to it.
     for (let attempt = 0; ; attempt++) {
       try {
-        return await inTx(this.prisma, (tx) =>
+        return await inTx(this.db, (tx) =>
           this.commitWrite(
             tx,
             tenantId,
@@ -149,6 +163,12 @@ export class FileService {
     }
   }
 
+  /**
+   * The write's transaction: lock the folder chain and the file (one statement when the folders
+   * exist), write the version, file row and chunk list (one statement), take the chunk references
+   * (one, in hash order), prune beyond the retention (only when there is something to prune),
+   * then update the share and append the change (one, last).
+   */
   private async commitWrite(
     tx: Db,
     tenantId: string,
@@ -159,93 +179,101 @@ export class FileService {
     stored: StoredContent,
     actor: Actor,
     options: WriteFileOptions,
-  ): Promise<{ node: NodeRecord; version: VersionRecord; created: boolean }> {
-    const share = await loadShare(tx, tenantId, shareId);
+  ): Promise<{ node: NodeRecord; version: VersionRecord; created: boolean; path: string }> {
     const changes: ChangeInput[] = [];
-    const folder = parentParts
-      ? await lockFolderByPath(tx, share, parentParts, {
-          create: options.createParents ?? true,
-          actor,
-          changes,
-        })
-      : await lockFolderById(tx, share, (parent as { folderId: string }).folderId);
     const key = nameKey(name);
-    const existingRows = await tx.$queryRawUnsafe<NodeRecord[]>(
-      `SELECT ${nodeColumns()} FROM nodes
-        WHERE share_id = $1 AND parent_id = $2 AND live_name_key = $3 FOR UPDATE`,
-      share.id,
-      folder.folder.id,
-      key,
-    );
-    let node = existingRows[0] ? toNode(existingRows[0]) : null;
-    if (node && node.kind !== 'file') throw new NameConflictError(node.name);
-    checkIfMatch(node, options.ifMatch);
-    const created = node === null;
-    if (!node) {
-      const rows = await tx.$queryRawUnsafe<NodeRecord[]>(
-        `INSERT INTO nodes (id, tenant_id, share_id, parent_id, kind, name, name_key, live_name_key,
-                            created_by, modified_by, updated_at)
-         VALUES ($1, $2, $3, $4, 'file', $5, $6, $6, $7, $7, now())
-         RETURNING ${nodeColumns()}`,
-        newId('fil'),
-        tenantId,
+    let target: {
+      shareId: string;
+      folderId: string;
+      /** Folder path for the change row (as given, like every change of a path write). */
+      parts: string[];
+      spelled: string[];
+      existing: NodeRecord | null;
+    };
+    const slot = parentParts
+      ? await lockWriteSlot(tx, tenantId, shareId, parentParts.map(nameKey), key)
+      : null;
+    if (slot) {
+      target = {
+        shareId: slot.share.id,
+        folderId: slot.folderId,
+        parts: parentParts!,
+        spelled: slot.spelled,
+        existing: slot.item,
+      };
+    } else {
+      // A folder is missing (created here), or something moved meanwhile: the general path.
+      const share = await loadShare(tx, tenantId, shareId);
+      const folder = parentParts
+        ? await lockFolderByPath(tx, share, parentParts, {
+            create: options.createParents ?? true,
+            actor,
+            changes,
+          })
+        : await lockFolderById(tx, share, (parent as { folderId: string }).folderId);
+      const existingRows = await tx.$queryRawUnsafe<NodeRecord[]>(
+        `SELECT ${nodeColumns()} FROM nodes
+          WHERE share_id = $1 AND parent_id = $2 AND live_name_key = $3 FOR UPDATE`,
         share.id,
         folder.folder.id,
-        name,
         key,
-        actor.userId ?? null,
       );
-      node = toNode(rows[0]!);
+      target = {
+        shareId: share.id,
+        folderId: folder.folder.id,
+        parts: folder.parts,
+        spelled: folder.chain.slice(1).map((n) => n.name),
+        existing: existingRows[0] ? toNode(existingRows[0]) : null,
+      };
     }
-    const modifiedAt = options.modifiedAt ?? new Date();
-    const versionNumber = node.version + 1;
-    const versionId = await insertVersion(tx, this.options.chunkStore, this.options.gcGraceMs, {
+    const { existing } = target;
+    if (existing && existing.kind !== 'file') throw new NameConflictError(existing.name);
+    checkIfMatch(existing, options.ifMatch);
+    const created = existing === null;
+    const versionNumber = (existing?.version ?? 0) + 1;
+    const { node, version, priorVersions } = await writeFileVersion(tx, {
       tenantId,
-      nodeId: node.id,
+      existingId: existing?.id ?? null,
+      create: { shareId: target.shareId, parentId: target.folderId, name, nameKey: key },
       versionNumber,
       content: stored,
-      modifiedAt,
-      createdBy: actor.userId ?? null,
+      modifiedAt: options.modifiedAt ?? new Date(),
+      mimeType: options.mimeType ?? null,
+      actorUserId: actor.userId ?? null,
     });
-    const updated = await tx.$queryRawUnsafe<NodeRecord[]>(
-      `UPDATE nodes SET size = $2::bigint, sha256 = $3, version = $4, current_version_id = $5,
-              modified_at = $6::timestamptz, mime_type = COALESCE($7, mime_type),
-              revision = revision + 1, modified_by = $8, updated_at = now()
-        WHERE id = $1 RETURNING ${nodeColumns()}`,
-      node.id,
-      stored.size,
-      stored.sha256,
-      versionNumber,
-      versionId,
-      modifiedAt,
-      options.mimeType ?? null,
-      actor.userId ?? null,
-    );
-    node = toNode(updated[0]!);
-    const freed = await pruneVersions(tx, this.options.chunkStore, this.options.gcGraceMs, {
+    await adjustChunkRefs(
+      tx,
+      this.options.chunkStore,
       tenantId,
-      nodeId: node.id,
-      currentVersionId: versionId,
-      keep: this.options.versionRetention,
-    });
+      chunkDeltas(stored),
+      this.options.gcGraceMs,
+    );
+    const freed =
+      priorVersions > Math.max(0, this.options.versionRetention - 1)
+        ? await pruneVersions(tx, this.options.chunkStore, this.options.gcGraceMs, {
+            tenantId,
+            nodeId: node.id,
+            currentVersionId: version.id,
+            keep: this.options.versionRetention,
+          })
+        : 0;
     changes.push({
       resourceType: 'file',
       resourceId: node.id,
       changeType: created ? 'created' : 'updated',
-      newPath: toSharePath([...folder.parts, node.name]),
+      newPath: toSharePath([...target.parts, node.name]),
       version: versionNumber,
-      versionId,
+      versionId: version.id,
       metadata: { size: stored.size, mime_type: node.mimeType },
     });
     await commitShareChange(tx, {
       tenantId,
-      shareId: share.id,
+      shareId: target.shareId,
       bytesDelta: stored.size - freed,
       actor,
       changes,
     });
-    const version = (await findVersion(tx, tenantId, { versionId }))!;
-    return { node, version, created };
+    return { node, version, created, path: toSharePath([...target.spelled, node.name]) };
   }
 
   /**
@@ -261,12 +289,12 @@ export class FileService {
     actor: Actor,
     options: { origin: string; size?: number; modifiedAt: Date; signal?: AbortSignal },
   ): Promise<{ version: VersionRecord; added: boolean }> {
-    const node = await getNode(this.prisma, tenantId, nodeId);
+    const node = await getNode(this.db, tenantId, nodeId);
     if (node.kind !== 'file' || node.deletedAt) throw new ItemNotFoundError('File');
     const existing = await this.versionByOrigin(tenantId, nodeId, options.origin);
     if (existing) return { version: existing, added: false };
-    const share = await loadShare(this.prisma, tenantId, node.shareId);
-    const stored = await ingest(this.prisma, this.options.chunkStore, tenantId, content, {
+    const share = await loadShare(this.db, tenantId, node.shareId);
+    const stored = await ingest(this.db, this.options.chunkStore, tenantId, content, {
       chunkSize: this.options.chunkSizeBytes,
       expectedSize: options.size,
       maxBytes:
@@ -276,7 +304,7 @@ export class FileService {
       sealConcurrency: this.options.sealConcurrency,
       signal: options.signal,
     });
-    return inTx(this.prisma, async (tx) => {
+    return inTx(this.db, async (tx) => {
       const { node: locked, parts } = await lockNodeForUpdate(tx, tenantId, nodeId);
       const again = await this.versionByOrigin(tenantId, nodeId, options.origin, tx);
       if (again) return { version: again, added: false };
@@ -373,14 +401,14 @@ export class FileService {
     nodeId: string,
     options: { versionNumber?: number; allowTrashed?: boolean } = {},
   ): Promise<{ node: NodeRecord; version: VersionRecord }> {
-    const node = await getNode(this.prisma, tenantId, nodeId);
+    const node = await getNode(this.db, tenantId, nodeId);
     if (node.kind !== 'file' || (node.deletedAt && !options.allowTrashed))
       throw new ItemNotFoundError('File');
     const version =
       options.versionNumber !== undefined
-        ? await findVersion(this.prisma, tenantId, { nodeId, versionNumber: options.versionNumber })
+        ? await findVersion(this.db, tenantId, { nodeId, versionNumber: options.versionNumber })
         : node.currentVersionId
-          ? await findVersion(this.prisma, tenantId, { versionId: node.currentVersionId })
+          ? await findVersion(this.db, tenantId, { versionId: node.currentVersionId })
           : null;
     if (version) return { node, version };
     if (options.versionNumber !== undefined) throw new ItemNotFoundError('Version');
@@ -416,7 +444,7 @@ export class FileService {
     const start = Math.max(0, Math.min(options.range?.start ?? 0, version.size));
     const end = Math.max(start, Math.min(options.range?.end ?? version.size, version.size));
     const stream = version.id
-      ? readContent(this.prisma, this.options.chunkStore, tenantId, version, { start, end })
+      ? readContent(this.db, this.options.chunkStore, tenantId, version, { start, end })
       : emptyStream();
     return { stream, node, version, range: { start, end } };
   }
@@ -426,9 +454,9 @@ export class FileService {
     nodeId: string,
     page: { limit?: number; offset?: number } = {},
   ): Promise<{ versions: VersionRecord[]; total: number }> {
-    const node = await getNode(this.prisma, tenantId, nodeId);
+    const node = await getNode(this.db, tenantId, nodeId);
     if (node.kind !== 'file') throw new ItemNotFoundError('File');
-    return listVersions(this.prisma, tenantId, nodeId, page);
+    return listVersions(this.db, tenantId, nodeId, page);
   }
 
   /**
@@ -441,7 +469,7 @@ export class FileService {
     versionNumber: number,
     actor: Actor,
   ): Promise<{ node: NodeRecord; version: VersionRecord }> {
-    return inTx(this.prisma, async (tx) => {
+    return inTx(this.db, async (tx) => {
       const { node, parts } = await lockNodeForUpdate(tx, tenantId, nodeId);
       if (node.kind !== 'file') throw new ItemNotFoundError('File');
       const old = await findVersion(tx, tenantId, { nodeId, versionNumber });
@@ -515,7 +543,7 @@ export class FileService {
     versionNumber: number,
     actor: Actor,
   ): Promise<void> {
-    await inTx(this.prisma, async (tx) => {
+    await inTx(this.db, async (tx) => {
       const { node, parts } = await lockNodeForUpdate(tx, tenantId, nodeId);
       const v = await findVersion(tx, tenantId, { nodeId, versionNumber });
       if (!v) throw new ItemNotFoundError('Version');
@@ -550,7 +578,7 @@ export class FileService {
     tenantId: string,
     nodeId: string,
     origin: string,
-    db: Db = this.prisma,
+    db: Db = this.db,
   ): Promise<VersionRecord | null> {
     const rows = await db.$queryRawUnsafe<{ id: string }[]>(
       `SELECT id FROM file_versions WHERE node_id = $1 AND origin = $2 AND tenant_id = $3`,
@@ -565,7 +593,7 @@ export class FileService {
     share: Awaited<ReturnType<typeof loadShare>>,
     parts: string[],
   ): Promise<NodeRecord | null> {
-    const chain = await walkPath(this.prisma, share, parts.map(nameKey));
+    const chain = await walkPath(this.db, share, parts.map(nameKey));
     return chain.length === parts.length + 1 ? chain[chain.length - 1]! : null;
   }
 
@@ -574,7 +602,7 @@ export class FileService {
     folderId: string,
     name: string,
   ): Promise<NodeRecord | null> {
-    const rows = await this.prisma.$queryRawUnsafe<NodeRecord[]>(
+    const rows = await this.db.$queryRawUnsafe<NodeRecord[]>(
       `SELECT ${nodeColumns()} FROM nodes WHERE parent_id = $1 AND tenant_id = $2 AND live_name_key = $3`,
       folderId,
       tenantId,

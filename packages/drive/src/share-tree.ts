@@ -186,7 +186,7 @@ export class ShareTree implements FileTree {
     const parts = this.full(path);
     const name = parts.pop();
     if (!name) throw new ItemError(ErrorCode.NAME_INVALID, 'Cannot write to the root folder');
-    const { node } = await this.deps.files.writeFile(
+    const { node, path: written } = await this.deps.files.writeFile(
       this.options.tenantId,
       this.options.shareId,
       { path: toSharePath(parts) },
@@ -201,7 +201,7 @@ export class ShareTree implements FileTree {
         signal: options.signal,
       },
     );
-    return this.entryOf(node);
+    return this.entry(node, relativeTo(toSharePath(this.rootParts), written) ?? '');
   }
 
   async mkdir(path: RelPath, signal?: AbortSignal): Promise<Entry> {

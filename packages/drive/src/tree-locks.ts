@@ -243,3 +243,95 @@ async function ensureChildFolder(
 export function kindLabel(id: string): string {
   return id.startsWith('fil_') ? 'File' : id.startsWith('fld_') ? 'Folder' : 'Item';
 }
+
+/** The folder a file is written into, locked, and the file's row (locked FOR UPDATE) if any. */
+export interface WriteSlot {
+  share: Pick<ShareRecord, 'id' | 'tenantId' | 'rootNodeId'>;
+  folderId: string;
+  /** The folders' names from the share root down, as the store spells them. */
+  spelled: string[];
+  /** The live item with the file's name in the folder (any kind), locked FOR UPDATE. */
+  item: NodeRecord | null;
+}
+
+const slotQueries = new Map<number, string>();
+
+/** The statement of `lockWriteSlot` for a folder `depth` levels below the root. */
+function slotQuery(depth: number): string {
+  let sql = slotQueries.get(depth);
+  if (sql) return sql;
+  const cols = ['s.id AS "slot_share"', 's.root_node_id AS "slot_root"'];
+  const joins: string[] = [];
+  let parent = 's.root_node_id';
+  for (let i = 1; i <= depth; i++) {
+    cols.push(`n${i}.name AS "slot_name${i}"`);
+    joins.push(
+      `JOIN nodes n${i} ON n${i}.share_id = s.id AND n${i}.parent_id = ${parent}
+                   AND n${i}.live_name_key = $${3 + i} AND n${i}.kind = 'folder'`,
+    );
+    parent = `n${i}.id`;
+  }
+  cols.push(`${parent} AS "slot_folder"`);
+  const lock =
+    depth > 0
+      ? `FOR KEY SHARE OF ${Array.from({ length: depth }, (_, i) => `n${i + 1}`).join(', ')}`
+      : '';
+  sql = `WITH chain AS MATERIALIZED (
+           SELECT ${cols.join(', ')} FROM shares s ${joins.join(' ')}
+            WHERE s.id = $1 AND s.tenant_id = $2 AND s.deleted_at IS NULL
+              AND s.root_node_id IS NOT NULL
+           ${lock})
+         SELECT chain.*, f.* FROM chain
+           LEFT JOIN LATERAL (
+             SELECT ${nodeColumns('x')} FROM nodes x
+              WHERE x.share_id = chain.slot_share AND x.parent_id = chain.slot_folder
+                AND x.live_name_key = $3
+                FOR UPDATE OF x) f ON true`;
+  slotQueries.set(depth, sql);
+  return sql;
+}
+
+/**
+ * The write path's lock in one statement: walks `folderKeys` from the share root, locks the
+ * folders FOR KEY SHARE (top-down, in join order) and then the item named `key` in the last one
+ * FOR UPDATE — the protocol of `lockFolderByPath` + the item lock. A folder moved, renamed or
+ * trashed meanwhile drops out of the join when its lock is granted (PostgreSQL re-checks the join
+ * conditions against the row's newest version), so the answer is null, as it is when the share is
+ * gone or a folder is missing or a file: the caller then takes the general path (which creates
+ * missing folders and reports precisely).
+ */
+export async function lockWriteSlot(
+  tx: Db,
+  tenantId: string,
+  shareId: string,
+  folderKeys: readonly string[],
+  key: string,
+): Promise<WriteSlot | null> {
+  const rows = await tx.$queryRawUnsafe<Record<string, unknown>[]>(
+    slotQuery(folderKeys.length),
+    shareId,
+    tenantId,
+    key,
+    ...folderKeys,
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const spelled: string[] = [];
+  for (let i = 1; i <= folderKeys.length; i++) {
+    spelled.push(r[`slot_name${i}`] as string);
+    delete r[`slot_name${i}`];
+  }
+  const slot: WriteSlot = {
+    share: { id: r.slot_share as string, tenantId, rootNodeId: r.slot_root as string },
+    folderId: r.slot_folder as string,
+    spelled,
+    item: null,
+  };
+  if (r.id) {
+    delete r.slot_share;
+    delete r.slot_root;
+    delete r.slot_folder;
+    slot.item = toNode(r as unknown as NodeRecord);
+  }
+  return slot;
+}

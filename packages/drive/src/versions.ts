@@ -2,6 +2,7 @@ import { newId } from '@scaidrive/core';
 import type { ChunkStore } from './chunk-store/types.js';
 import { adjustChunkRefs, type ChunkDelta } from './chunk-refs.js';
 import type { Db } from './db.js';
+import { nodeColumns, toNode, type NodeRecord } from './nodes.js';
 
 export interface VersionRecord {
   id: string;
@@ -31,6 +32,146 @@ const VERSION_COLUMNS = `id, tenant_id AS "tenantId", node_id AS "nodeId",
 
 type RawVersion = Omit<VersionRecord, 'size'> & { size: bigint };
 const toVersion = (r: RawVersion): VersionRecord => ({ ...r, size: Number(r.size) });
+
+/** Version columns aliased `v_<field>` (for statements that return a node and a version). */
+const PREFIXED_VERSION_COLUMNS = `v.id AS "v_id", v.tenant_id AS "v_tenantId",
+  v.node_id AS "v_nodeId", v.version_number AS "v_versionNumber", v.size AS "v_size",
+  v.sha256 AS "v_sha256", v.chunk_size AS "v_chunkSize", v.modified_at AS "v_modifiedAt",
+  v.created_by AS "v_createdBy", v.created_at AS "v_createdAt", v.origin AS "v_origin"`;
+const VERSION_FIELDS = [
+  'id',
+  'tenantId',
+  'nodeId',
+  'versionNumber',
+  'size',
+  'sha256',
+  'chunkSize',
+  'modifiedAt',
+  'createdBy',
+  'createdAt',
+  'origin',
+] as const;
+
+/** Chunk list rows written in the version's own statement (longer lists go in slices after). */
+const INLINE_CHUNK_ROWS = 10_000;
+
+/**
+ * Writes a new current version of a file in one statement (inside the caller's transaction, the
+ * file row locked by it): the version row, its chunk list, and the file row — inserted when
+ * `existingId` is null (a new file, revision 2 as if inserted then updated), updated otherwise.
+ * Chunk references are NOT adjusted here (the caller does, after, in hash order). Returns the
+ * file, the version, and how many versions the file had before this one (for pruning).
+ */
+export async function writeFileVersion(
+  tx: Db,
+  args: {
+    tenantId: string;
+    existingId: string | null;
+    /** For a new file: its share, folder and name. */
+    create?: { shareId: string; parentId: string; name: string; nameKey: string };
+    versionNumber: number;
+    content: StoredContent;
+    modifiedAt: Date;
+    mimeType: string | null;
+    actorUserId: string | null;
+  },
+): Promise<{ node: NodeRecord; version: VersionRecord; priorVersions: number }> {
+  const versionId = newId('ver');
+  const nodeId = args.existingId ?? newId('fil');
+  const { content } = args;
+  const inline = content.chunks.slice(0, INLINE_CHUNK_ROWS);
+  const params: unknown[] = [
+    versionId,
+    args.tenantId,
+    nodeId,
+    args.versionNumber,
+    content.size,
+    content.sha256,
+    content.chunkSize,
+    args.modifiedAt,
+    args.actorUserId,
+    inline.map((c) => c.hash),
+    inline.map((c) => c.size),
+    args.mimeType,
+  ];
+  let nodeCte: string;
+  let prior: string;
+  if (args.existingId) {
+    nodeCte = `UPDATE nodes SET size = $5::bigint, sha256 = $6, version = $4,
+                      current_version_id = $1, modified_at = $8::timestamptz,
+                      mime_type = COALESCE($12, mime_type), revision = revision + 1,
+                      modified_by = $9, updated_at = now()
+                WHERE id = $3 RETURNING ${nodeColumns()}`;
+    prior = `(SELECT count(*) FROM file_versions WHERE node_id = $3)`;
+  } else {
+    const c = args.create!;
+    params.push(c.shareId, c.parentId, c.name, c.nameKey);
+    nodeCte = `INSERT INTO nodes (id, tenant_id, share_id, parent_id, kind, name, name_key,
+                                  live_name_key, created_by, modified_by, updated_at, size, sha256,
+                                  version, current_version_id, modified_at, mime_type, revision)
+               VALUES ($3, $2, $13, $14, 'file', $15, $16, $16, $9, $9, now(), $5::bigint, $6, $4,
+                       $1, $8::timestamptz, $12, 2)
+               RETURNING ${nodeColumns()}`;
+    prior = `0::int8`;
+  }
+  const rows = await tx.$queryRawUnsafe<Record<string, unknown>[]>(
+    `WITH n AS (${nodeCte}),
+          v AS (INSERT INTO file_versions (id, tenant_id, node_id, version_number, size, sha256,
+                                           chunk_size, modified_at, created_by)
+                VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8::timestamptz, $9) RETURNING *),
+          vc AS (INSERT INTO version_chunks (version_id, idx, tenant_id, hash, size)
+                 SELECT $1, ord::int - 1, $2, h, s
+                   FROM unnest($10::text[], $11::int[]) WITH ORDINALITY AS c(h, s, ord))
+     SELECT n.*, ${PREFIXED_VERSION_COLUMNS}, ${prior} AS "priorVersions" FROM n, v`,
+    ...params,
+  );
+  const row = rows[0]!;
+  const version = {} as Record<string, unknown>;
+  for (const f of VERSION_FIELDS) {
+    version[f] = row[`v_${f}`];
+    delete row[`v_${f}`];
+  }
+  const priorVersions = Number(row.priorVersions);
+  delete row.priorVersions;
+  for (let i = INLINE_CHUNK_ROWS; i < content.chunks.length; i += INLINE_CHUNK_ROWS)
+    await insertChunkRows(tx, versionId, args.tenantId, i, content.chunks);
+  return {
+    node: toNode(row as unknown as NodeRecord),
+    version: toVersion(version as unknown as RawVersion),
+    priorVersions,
+  };
+}
+
+async function insertChunkRows(
+  tx: Db,
+  versionId: string,
+  tenantId: string,
+  from: number,
+  chunks: StoredContent['chunks'],
+): Promise<void> {
+  const slice = chunks.slice(from, from + INLINE_CHUNK_ROWS);
+  await tx.$executeRawUnsafe(
+    `INSERT INTO version_chunks (version_id, idx, tenant_id, hash, size)
+     SELECT $1, $2::int + ord::int - 1, $3, h, s
+       FROM unnest($4::text[], $5::int[]) WITH ORDINALITY AS c(h, s, ord)`,
+    versionId,
+    from,
+    tenantId,
+    slice.map((c) => c.hash),
+    slice.map((c) => c.size),
+  );
+}
+
+/** The reference changes a version's chunk list makes (+1 per occurrence). */
+export function chunkDeltas(content: StoredContent): Map<string, ChunkDelta> {
+  const deltas = new Map<string, ChunkDelta>();
+  for (const c of content.chunks) {
+    const d = deltas.get(c.hash);
+    if (d) d.delta++;
+    else deltas.set(c.hash, { delta: 1, size: c.size });
+  }
+  return deltas;
+}
 
 /** Inserts a version row, its chunk list and the chunk references (inside the caller's tx). */
 export async function insertVersion(

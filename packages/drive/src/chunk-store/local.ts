@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, type Dirent } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError, ErrorCode } from '@scaidrive/core';
@@ -27,45 +27,80 @@ export class LocalChunkStore implements ChunkStore {
     return path.join(this.root, chunkKey(tenantId, hash));
   }
 
+  /**
+   * One step: temp file written and fdatasynced on one descriptor, renamed into place, directory
+   * fsynced. (Small chunks go this way: nothing to overlap the fsync with.)
+   */
   async put(tenantId: string, hash: string, data: Uint8Array): Promise<void> {
-    const staged = await this.stage(tenantId, hash, data);
-    await staged.seal();
+    const { tmp, dir, fh } = await this.writeTemp(tenantId, hash, data);
+    await this.guard(tmp, dir, async () => {
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.pathOf(tenantId, hash));
+      await syncDir(dir);
+    });
   }
 
+  /**
+   * Writes the bytes to a temp file and keeps it open; `seal()` fdatasyncs it on the same
+   * descriptor, renames it into place and fsyncs the directory.
+   */
   async stage(tenantId: string, hash: string, data: Uint8Array): Promise<StagedChunk> {
-    const final = this.pathOf(tenantId, hash);
-    const dir = path.dirname(final);
+    const { tmp, dir, fh } = await this.writeTemp(tenantId, hash, data);
+    let closed = false;
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await fh.close();
+    };
+    return {
+      seal: () =>
+        this.guard(tmp, dir, async () => {
+          try {
+            await fh.datasync();
+          } finally {
+            await close();
+          }
+          await rename(tmp, this.pathOf(tenantId, hash));
+          await syncDir(dir);
+        }),
+      discard: async () => {
+        await close().catch(() => undefined);
+        await unlink(tmp).catch(() => undefined);
+      },
+    };
+  }
+
+  /** A new temp file next to the chunk's place with `data` written, still open. */
+  private async writeTemp(
+    tenantId: string,
+    hash: string,
+    data: Uint8Array,
+  ): Promise<{ tmp: string; dir: string; fh: FileHandle }> {
+    const dir = path.dirname(this.pathOf(tenantId, hash));
     const tmp = path.join(dir, `${TEMP_PREFIX}${hash}-${randomBytes(6).toString('hex')}`);
+    let fh: FileHandle | undefined;
     await this.guard(tmp, dir, async () => {
       if (!this.madeDirs.has(dir)) {
         await mkdir(dir, { recursive: true });
         this.madeDirs.add(dir);
       }
-      const fh = await open(tmp, 'wx', 0o640);
+      fh = await open(tmp, 'wx', 0o640);
       try {
         let off = 0;
         while (off < data.byteLength) {
           const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
           off += bytesWritten;
         }
-      } finally {
-        await fh.close();
+      } catch (err) {
+        await fh.close().catch(() => undefined);
+        throw err;
       }
     });
-    return {
-      seal: () =>
-        this.guard(tmp, dir, async () => {
-          const fh = await open(tmp, 'r+');
-          try {
-            await fh.sync();
-          } finally {
-            await fh.close();
-          }
-          await rename(tmp, final);
-          await syncDir(dir);
-        }),
-      discard: () => unlink(tmp).catch(() => undefined),
-    };
+    return { tmp, dir, fh: fh! };
   }
 
   /** Runs a write step; on failure removes the temp file and maps a full volume to QUOTA_EXCEEDED. */

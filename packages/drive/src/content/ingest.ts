@@ -23,17 +23,29 @@ export interface IngestOptions {
   signal?: AbortSignal;
 }
 
+/** Chunks up to this size are hashed on the main thread (a thread-pool hop costs more). */
+const MAIN_THREAD_DIGEST_BYTES = 256 * 1024;
+/** First buffer of content of unknown size; it grows (copying) up to the chunk size. */
+const FIRST_BUFFER_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Streams content into the chunk store: cuts it into `chunkSize` chunks, hashes each chunk and the
- * whole content, and stores every chunk durably before returning. Memory stays at a few chunk
- * buffers (a small pool, reused).
+ * whole content (SHA-256), and stores every chunk durably before returning. Memory stays at a few
+ * chunk buffers (a small pool, reused); buffers are sized to the announced size, so small content
+ * costs small buffers.
+ *
+ * Hashing: each chunk's digest runs on the thread pool (in parallel with the main thread cutting
+ * the next chunk), the whole-content hash on the main thread, chunk by chunk. Content of one chunk
+ * is hashed once: its chunk digest is the content's digest.
  *
  * Per chunk: the `chunks` row is upserted with `touched_at = now()` FIRST (GC never takes a freshly
  * touched row, and waits for our upsert if it is deleting that chunk right now), then the bytes are
  * staged (a temp file) unless the store has them (dedupe), and sealed (fsync, rename, directory
- * fsync) in the background, many at once. Every seal has finished when this returns, i.e. before
- * the caller commits a version. Nothing references the chunks yet: if no version is committed
- * (crash, abort, error) they stay at ref_count 0 and GC removes them after the grace period.
+ * fsync) in the background, a bounded number at once. Every seal has finished when this returns,
+ * i.e. before the caller commits a version. Nothing references the chunks yet: if no version is
+ * committed (crash, abort, error) they stay at ref_count 0 and GC removes them after the grace
+ * period. Content of a single chunk is written and sealed in one step.
  */
 export async function ingest(
   db: Db,
@@ -42,42 +54,82 @@ export async function ingest(
   input: AsyncIterable<Uint8Array | string>,
   options: IngestOptions,
 ): Promise<StoredContent> {
-  const { chunkSize, signal } = options;
+  const { chunkSize, signal, expectedSize } = options;
   const concurrency = options.concurrency ?? 4;
   const writes = new Limiter(concurrency);
-  const seals = new Limiter(options.sealConcurrency ?? 4);
+  const seals = new Limiter(Infinity);
+  const sealSlots = new Semaphore(options.sealConcurrency ?? 4);
   const pool: Buffer[] = [];
   const whole = createHash('sha256');
+  let wholeBytes = 0;
   const chunks: { hash: string; size: number }[] = [];
   const unsealed = new Set<StagedChunk>();
   let lastLease = Date.now();
-  let buf: Buffer = Buffer.allocUnsafe(chunkSize);
-  let fill = 0;
-  let total = 0;
+  let total = 0; // bytes received
+  let cut = 0; // bytes handed to chunks
 
-  const storeChunk = async (hash: string, data: Buffer): Promise<void> => {
+  /** A buffer for the chunk starting at `offset`: chunk-sized (pooled) or what is left. */
+  const bufferAt = (offset: number): Buffer => {
+    const want =
+      expectedSize !== undefined
+        ? Math.min(chunkSize, Math.max(1, expectedSize - offset))
+        : offset === 0
+          ? Math.min(chunkSize, FIRST_BUFFER_BYTES)
+          : chunkSize;
+    return want === chunkSize
+      ? (pool.pop() ?? Buffer.allocUnsafe(chunkSize))
+      : Buffer.allocUnsafe(want);
+  };
+  let buf = bufferAt(0);
+  let fill = 0;
+
+  const storeChunk = async (hash: string, data: Buffer, oneStep: boolean): Promise<void> => {
     await touchChunks(db, tenantId, [{ hash, size: data.length }]);
     if (await store.has(tenantId, hash)) return;
-    const staged = await store.stage(tenantId, hash, data);
+    if (oneStep) return store.put(tenantId, hash, data);
+    // A seal slot is taken before staging: bounds the fsyncs in flight (they hold thread-pool
+    // threads the stream's reads need too) and the open temp files.
+    await sealSlots.acquire();
+    let staged: StagedChunk;
+    try {
+      staged = await store.stage(tenantId, hash, data);
+    } catch (err) {
+      sealSlots.release();
+      throw err;
+    }
     unsealed.add(staged);
     seals.run(async () => {
-      await staged.seal();
-      unsealed.delete(staged);
+      try {
+        await staged.seal();
+        unsealed.delete(staged);
+      } finally {
+        sealSlots.release();
+      }
     });
   };
 
-  const flush = async (data: Buffer, owned: boolean): Promise<void> => {
-    // The chunk's own SHA-256 runs on the thread pool (WebCrypto digest), in parallel with the
-    // main thread cutting and hashing the next piece of the stream.
+  const flush = async (data: Buffer, owned: boolean, last: boolean): Promise<void> => {
     const entry = { hash: '', size: data.length };
+    const only = last && chunks.length === 0;
     chunks.push(entry);
+    if (only && data.length <= MAIN_THREAD_DIGEST_BYTES) {
+      // Small content: hashed here, written and sealed in one step.
+      entry.hash = createHash('sha256').update(data).digest('hex');
+      await storeChunk(entry.hash, data, true);
+      return;
+    }
+    if (!only) {
+      whole.update(data);
+      wholeBytes += data.length;
+    }
     await writes.whenBelowLimit();
     writes.run(async () => {
       try {
+        // WebCrypto digests run on the thread pool, in parallel with the main thread.
         entry.hash = Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
-        await storeChunk(entry.hash, data);
+        await storeChunk(entry.hash, data, only);
       } finally {
-        if (owned && pool.length < concurrency + 1) pool.push(data);
+        if (owned && data.length === chunkSize && pool.length < concurrency + 1) pool.push(data);
       }
     });
     if (Date.now() - lastLease > options.leaseRefreshMs) {
@@ -98,32 +150,45 @@ export async function ingest(
       seals.throwIfFailed();
       const piece = typeof raw === 'string' ? Buffer.from(raw) : raw;
       total += piece.byteLength;
-      if (options.expectedSize !== undefined && total > options.expectedSize)
+      if (expectedSize !== undefined && total > expectedSize)
         throw new ContentMismatchError(
           'ITEM_CHANGED_DURING_READ',
-          `Content is longer than the announced ${options.expectedSize} bytes`,
+          `Content is longer than the announced ${expectedSize} bytes`,
         );
       if (options.maxBytes !== undefined && total > options.maxBytes)
         throw new QuotaExceededError('Share quota exceeded: the content does not fit', {
           details: { room_bytes: options.maxBytes },
         });
-      whole.update(piece);
       let off = 0;
       while (off < piece.byteLength) {
-        const n = Math.min(chunkSize - fill, piece.byteLength - off);
+        if (fill === buf.length) {
+          // Only content of unknown size gets here (announced sizes size the buffers exactly):
+          // grow the first buffer towards a whole chunk.
+          const bigger = Buffer.allocUnsafe(
+            Math.min(chunkSize, Math.max(buf.length * 4, fill + piece.byteLength - off)),
+          );
+          buf.copy(bigger, 0, 0, fill);
+          buf = bigger;
+        }
+        const n = Math.min(buf.length - fill, piece.byteLength - off);
         buf.set(piece.subarray(off, off + n), fill);
         fill += n;
         off += n;
-        if (fill === chunkSize) {
+        if (fill === buf.length && (fill === chunkSize || cut + fill === expectedSize)) {
           const full = buf;
+          cut += fill;
+          const last = cut === expectedSize;
           await writes.whenBelowLimit();
-          buf = pool.pop() ?? Buffer.allocUnsafe(chunkSize);
+          buf = last ? EMPTY : bufferAt(cut);
           fill = 0;
-          await flush(full, true);
+          await flush(full, true, last);
         }
       }
     }
-    if (fill > 0) await flush(buf.subarray(0, fill), false);
+    if (fill > 0) {
+      cut += fill;
+      await flush(buf.subarray(0, fill), false, true);
+    }
     await writes.drain();
     await seals.drain();
   } catch (err) {
@@ -136,15 +201,37 @@ export async function ingest(
     throw err;
   }
 
-  if (options.expectedSize !== undefined && total !== options.expectedSize)
+  if (expectedSize !== undefined && total !== expectedSize)
     throw new ContentMismatchError(
       'ITEM_CHANGED_DURING_READ',
-      `Content has ${total} bytes, ${options.expectedSize} were announced`,
+      `Content has ${total} bytes, ${expectedSize} were announced`,
     );
-  const sha256 = whole.digest('hex');
+  // One chunk: its digest is the content's (the whole-content hash was never fed).
+  const sha256 = wholeBytes === total ? whole.digest('hex') : chunks[0]!.hash;
   if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256)
     throw new ContentMismatchError('CHECKSUM_MISMATCH', 'Content does not match its SHA-256');
   return { size: total, sha256, chunkSize, chunks };
+}
+
+/** A counting semaphore (FIFO). */
+class Semaphore {
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(private free: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
+  }
 }
 
 /** Runs tasks with at most `limit` in flight; remembers the first failure. */
