@@ -89,25 +89,100 @@ export async function adjustChunkRefs(
     );
 }
 
+/** A chunk an upload uses: its tenant, hash and size. */
+interface TouchEntry {
+  tenantId: string;
+  hash: string;
+  size: number;
+}
+
 /**
- * Records that an upload is using these chunks (`touched_at = now()`), creating rows as needed.
- * Runs outside any transaction, before the bytes are written: GC never takes a freshly touched row.
+ * Records that uploads are using these chunks (`touched_at = now()`), creating rows as needed, in
+ * one autocommit statement (rows locked in (tenant, hash) order). Runs outside any transaction,
+ * before the bytes are written: GC never takes a freshly touched row. Returns the `tenant/hash`
+ * keys whose rows this created (their bytes are almost certainly not stored yet).
  */
-export async function touchChunks(
-  db: Db,
+async function touchRows(db: Db, entries: readonly TouchEntry[]): Promise<Set<string>> {
+  const unique = new Map<string, TouchEntry>();
+  for (const e of entries) unique.set(`${e.tenantId}/${e.hash}`, e);
+  if (unique.size === 0) return new Set();
+  const sorted = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const rows = await db.$queryRawUnsafe<{ tenant_id: string; hash: string }[]>(
+    `INSERT INTO chunks (tenant_id, hash, size, ref_count, touched_at)
+     SELECT t, h, s, 0, now() FROM unnest($1::text[], $2::text[], $3::int[]) AS m(t, h, s)
+     ON CONFLICT (tenant_id, hash) DO UPDATE SET touched_at = now()
+     RETURNING tenant_id, hash, (xmax = 0) AS created`,
+    sorted.map(([, e]) => e.tenantId),
+    sorted.map(([, e]) => e.hash),
+    sorted.map(([, e]) => e.size),
+  );
+  const created = new Set<string>();
+  for (const r of rows as { tenant_id: string; hash: string; created: boolean }[])
+    if (r.created) created.add(`${r.tenant_id}/${r.hash}`);
+  return created;
+}
+
+/** Touches chunks of one tenant (see `touchRows`); returns the hashes whose rows it created. */
+export type ChunkToucher = (
   tenantId: string,
   chunks: readonly { hash: string; size: number }[],
-): Promise<void> {
-  const unique = new Map<string, number>();
-  for (const c of chunks) unique.set(c.hash, c.size);
-  if (unique.size === 0) return;
-  const sorted = [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  await db.$executeRawUnsafe(
-    `INSERT INTO chunks (tenant_id, hash, size, ref_count, touched_at)
-     SELECT $1, h, s, 0, now() FROM unnest($2::text[], $3::int[]) AS m(h, s)
-     ON CONFLICT (tenant_id, hash) DO UPDATE SET touched_at = now()`,
-    tenantId,
-    sorted.map(([h]) => h),
-    sorted.map(([, s]) => s),
-  );
+) => Promise<Set<string>>;
+
+const MAX_TOUCH_BATCH = 1000;
+
+/**
+ * A `ChunkToucher` that sends the touches of concurrent uploads together: while one statement is
+ * in flight, later touches wait and go as one statement when it returns (no waiting when nothing
+ * is in flight). Fewer round trips and fewer WAL flushes when many small files are written at once.
+ */
+export function batchingToucher(db: Db): ChunkToucher {
+  const queue: {
+    entries: TouchEntry[];
+    done: (created: Set<string>) => void;
+    fail: (e: unknown) => void;
+  }[] = [];
+  let inFlight = false;
+  const pump = (): void => {
+    if (inFlight || queue.length === 0) return;
+    const batch: typeof queue = [];
+    let n = 0;
+    while (
+      queue.length > 0 &&
+      (batch.length === 0 || n + queue[0]!.entries.length <= MAX_TOUCH_BATCH)
+    ) {
+      const next = queue.shift()!;
+      n += next.entries.length;
+      batch.push(next);
+    }
+    inFlight = true;
+    touchRows(
+      db,
+      batch.flatMap((b) => b.entries),
+    )
+      .then(
+        (created) => {
+          for (const b of batch) {
+            const mine = new Set<string>();
+            for (const e of b.entries) if (created.has(`${e.tenantId}/${e.hash}`)) mine.add(e.hash);
+            b.done(mine);
+          }
+        },
+        (err: unknown) => {
+          for (const b of batch) b.fail(err);
+        },
+      )
+      .finally(() => {
+        inFlight = false;
+        pump();
+      });
+  };
+  return (tenantId, chunks) =>
+    new Promise<Set<string>>((done, fail) => {
+      queue.push({
+        entries: chunks.map((c) => ({ tenantId, hash: c.hash, size: c.size })),
+        done,
+        fail,
+      });
+      pump();
+    });
 }

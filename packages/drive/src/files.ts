@@ -20,7 +20,7 @@ import {
   lockWriteSlot,
   walkPath,
 } from './tree-locks.js';
-import { adjustChunkRefs } from './chunk-refs.js';
+import { adjustChunkRefs, batchingToucher, type ChunkToucher } from './chunk-refs.js';
 import type { FolderRef } from './tree.js';
 import {
   chunkDeltas,
@@ -76,10 +76,15 @@ export interface OpenedContent {
 
 /** File content: streaming writes as new versions, reads (ranged, any kept version), history. */
 export class FileService {
+  /** Chunk touches of concurrent uploads share statements. */
+  private readonly touch: ChunkToucher;
+
   constructor(
     private readonly db: DbClient,
     private readonly options: FileServiceOptions,
-  ) {}
+  ) {
+    this.touch = batchingToucher(db);
+  }
 
   /**
    * Writes `content` as the new content of file `name` in `parent` (creating the file, and missing
@@ -127,7 +132,7 @@ export class FileService {
       }
     }
 
-    const stored = await ingest(this.db, this.options.chunkStore, tenantId, content, {
+    const stored = await ingest(this.touch, this.options.chunkStore, tenantId, content, {
       chunkSize: this.options.chunkSizeBytes,
       expectedSize: options.size,
       expectedSha256: options.expectedSha256,
@@ -294,7 +299,7 @@ export class FileService {
     const existing = await this.versionByOrigin(tenantId, nodeId, options.origin);
     if (existing) return { version: existing, added: false };
     const share = await loadShare(this.db, tenantId, node.shareId);
-    const stored = await ingest(this.db, this.options.chunkStore, tenantId, content, {
+    const stored = await ingest(this.touch, this.options.chunkStore, tenantId, content, {
       chunkSize: this.options.chunkSizeBytes,
       expectedSize: options.size,
       maxBytes:

@@ -1,8 +1,7 @@
 import { createHash, webcrypto } from 'node:crypto';
 import { CancelledError } from '@scaidrive/core';
 import type { ChunkStore, StagedChunk } from '../chunk-store/types.js';
-import { touchChunks } from '../chunk-refs.js';
-import type { Db } from '../db.js';
+import type { ChunkToucher } from '../chunk-refs.js';
 import { ContentMismatchError, QuotaExceededError } from '../errors.js';
 import type { StoredContent } from '../versions.js';
 
@@ -48,7 +47,7 @@ const EMPTY = Buffer.alloc(0);
  * period. Content of a single chunk is written and sealed in one step.
  */
 export async function ingest(
-  db: Db,
+  touch: ChunkToucher,
   store: ChunkStore,
   tenantId: string,
   input: AsyncIterable<Uint8Array | string>,
@@ -84,8 +83,10 @@ export async function ingest(
   let fill = 0;
 
   const storeChunk = async (hash: string, data: Buffer, oneStep: boolean): Promise<void> => {
-    await touchChunks(db, tenantId, [{ hash, size: data.length }]);
-    if (await store.has(tenantId, hash)) return;
+    const created = await touch(tenantId, [{ hash, size: data.length }]);
+    // A row we just created means bytes are (almost certainly) not stored: skip the lookup.
+    // Writing a chunk that does exist is harmless (same bytes, atomic rename).
+    if (!created.has(hash) && (await store.has(tenantId, hash))) return;
     if (oneStep) return store.put(tenantId, hash, data);
     // A seal slot is taken before staging: bounds the fsyncs in flight (they hold thread-pool
     // threads the stream's reads need too) and the open temp files.
@@ -134,8 +135,7 @@ export async function ingest(
     });
     if (Date.now() - lastLease > options.leaseRefreshMs) {
       lastLease = Date.now();
-      await touchChunks(
-        db,
+      await touch(
         tenantId,
         chunks.filter((c) => c.hash !== ''),
       );
