@@ -264,8 +264,82 @@ describe('write slot', () => {
   });
 });
 
+describe('chunk rows gone stale before the commit', () => {
+  /** A store that ages the chunk's row (as if the upload took longer than the grace period). */
+  function agingStore(options: { dropBytes: boolean }): ChunkStore {
+    const local = new LocalChunkStore(f.blobDir);
+    return Object.assign(Object.create(local) as LocalChunkStore, {
+      async put(t: string, h: string, d: Uint8Array): Promise<void> {
+        await local.put(t, h, d);
+        await f.db.prisma.$executeRawUnsafe(
+          `UPDATE chunks SET touched_at = now() - interval '3 hours' WHERE tenant_id = $1 AND hash = $2`,
+          t,
+          h,
+        );
+        if (options.dropBytes) await local.delete(t, h);
+      },
+    });
+  }
+  const driveOver = (store: ChunkStore): Drive =>
+    new Drive({
+      db: f.pool ? createSqlClient(f.pool) : f.db.prisma,
+      chunkStore: store,
+      chunkSizeBytes: CHUNK,
+      gcGraceMs: 60 * 60 * 1000,
+    });
+
+  it('verifies the bytes in the store and commits when they are there', async () => {
+    const data = bytes(4000, 880);
+    const { node, version } = await driveOver(agingStore({ dropBytes: false })).files.writeFile(
+      f.tenantId,
+      shareId,
+      { path: '/stale' },
+      'kept.bin',
+      Readable.from([data]),
+      actor,
+      { size: data.length },
+    );
+    expect(version.sha256).toBe(sha256(data));
+    const rows = await f.db.prisma.$queryRawUnsafe<{ ref_count: number; fresh: boolean }[]>(
+      `SELECT ref_count, touched_at > now() - interval '1 minute' AS fresh FROM chunks
+        WHERE tenant_id = $1 AND hash = $2`,
+      f.tenantId,
+      sha256(data),
+    );
+    expect(rows).toEqual([{ ref_count: 1, fresh: true }]);
+    expect(
+      (await readAll((await f.drive.files.open(f.tenantId, node.id)).stream)).equals(data),
+    ).toBe(true);
+  });
+
+  it('fails the commit (retryable) and commits nothing when GC took the bytes', async () => {
+    const data = bytes(4000, 881);
+    await expect(
+      driveOver(agingStore({ dropBytes: true })).files.writeFile(
+        f.tenantId,
+        shareId,
+        { path: '/stale' },
+        'lost.bin',
+        Readable.from([data]),
+        actor,
+        { size: data.length },
+      ),
+    ).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', action: 'retry' });
+    expect(await f.drive.tree.resolve(f.tenantId, shareId, '/stale/lost.bin')).toBeNull();
+    expect(
+      await countRows(
+        f.db,
+        'chunks',
+        'tenant_id = $1 AND hash = $2 AND ref_count > 0',
+        f.tenantId,
+        sha256(data),
+      ),
+    ).toBe(0);
+  });
+});
+
 describe('costs', () => {
-  it('a small write into an existing folder takes five statements besides BEGIN/COMMIT', async () => {
+  it('a small write into an existing folder takes three statements besides BEGIN/COMMIT', async () => {
     if (!f.pool) return; // counted on the pool client
     const sql = createSqlClient(f.pool);
     const seen: string[] = [];
@@ -290,23 +364,31 @@ describe('costs', () => {
       });
     const drive = new Drive({ db: count(sql), chunkStore: f.store, chunkSizeBytes: CHUNK });
     const tree = drive.shareTree({ tenantId: f.tenantId, shareId, rootPath: '/', origin: 'c:x' });
-    await tree.mkdir('costs');
-    const data = bytes(8192, 77);
+    await tree.mkdir('costs/sub');
+    const write = (name: string, seed: number, ifMatch: string | null) =>
+      tree.write(`costs/sub/${name}`, Readable.from([bytes(8192, seed)]), {
+        size: 8192,
+        mtimeMs: 0,
+        ifMatch,
+      });
     seen.length = 0;
-    await tree.write('costs/new.bin', Readable.from([data]), {
-      size: 8192,
-      mtimeMs: 0,
-      ifMatch: null,
-    });
-    // touch, lock slot, version + file row, chunk refs, share + change.
-    expect(seen).toHaveLength(5);
+    await write('new.bin', 77, null);
+    // Touch the chunk; lock the slot + write the file, version and chunk list; take the chunk
+    // references + update the share + append the change.
+    expect(seen).toEqual(['INSERT INTO chunks', 'WITH chain AS', 'WITH d AS']);
     seen.length = 0;
-    await tree.write('costs/new.bin', Readable.from([bytes(8192, 78)]), {
-      size: 8192,
-      mtimeMs: 0,
-      ifMatch: '1',
-    });
-    expect(seen).toHaveLength(5);
+    await write('new.bin', 78, '1');
+    expect(seen).toHaveLength(3);
+    // Concurrent writes share their chunk touches.
+    seen.length = 0;
+    const entries = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => write(`c${i}.bin`, 100 + i, null)),
+    );
+    expect(entries.map((e) => e.version)).toEqual(Array(8).fill('1'));
+    const touches = seen.filter((s) => s === 'INSERT INTO chunks').length;
+    expect(touches).toBeGreaterThanOrEqual(1);
+    expect(touches).toBeLessThan(8);
+    expect(seen.filter((s) => s === 'WITH chain AS')).toHaveLength(8);
   });
 
   it('keeps at most sealConcurrency chunk seals in flight', async () => {

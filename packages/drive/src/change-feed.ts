@@ -67,47 +67,80 @@ export async function commitShareChange(
   },
 ): Promise<void> {
   const delta = args.bytesDelta ?? 0;
-  const changes = args.changes.map((c, ord) => ({
-    id: newId('chg'),
-    resource_type: c.resourceType,
-    resource_id: c.resourceId,
-    change_type: c.changeType,
-    old_path: c.oldPath ?? null,
-    new_path: c.newPath ?? null,
-    version: c.version ?? null,
-    version_id: c.versionId ?? null,
-    metadata: c.metadata ?? null,
-    ord,
-  }));
   // One statement: the share row is updated (and so locked) first; the change rows are selected
   // from its RETURNING row, so their seq values are drawn only once the lock is held. Over quota
   // nothing is inserted, and the error thrown below rolls the transaction back.
-  const rows = await tx.$queryRawUnsafe<
-    { used_bytes: bigint; quota_bytes: bigint | null; deleted: boolean }[]
-  >(
-    `WITH s AS (UPDATE shares SET used_bytes = GREATEST(used_bytes + $3::bigint, 0)
-                 WHERE id = $1 AND tenant_id = $2
-             RETURNING used_bytes, quota_bytes, deleted_at IS NOT NULL AS deleted),
-          ins AS (INSERT INTO change_log (id, tenant_id, share_id, resource_type, resource_id,
-                                          change_type, old_path, new_path, version, version_id,
-                                          metadata, changed_by, origin)
-                  SELECT c.id, $2, $1, c.resource_type, c.resource_id, c.change_type, c.old_path,
-                         c.new_path, c.version, c.version_id, c.metadata, $4, $5
-                    FROM s, jsonb_to_recordset($6::jsonb) AS c(id text, resource_type text,
-                         resource_id text, change_type text, old_path text, new_path text,
-                         version int, version_id text, metadata jsonb, ord int)
-                   WHERE $3::bigint <= 0 OR s.quota_bytes IS NULL OR s.used_bytes <= s.quota_bytes
-                   ORDER BY c.ord)
-     SELECT used_bytes, quota_bytes, deleted FROM s`,
+  const rows = await tx.$queryRawUnsafe<ShareChangeRow[]>(
+    `WITH ${shareChangeCtes({ share: '$1', tenant: '$2', delta: '$3', user: '$4', origin: '$5', changes: '$6' })}
+     SELECT used_bytes, quota_bytes FROM s`,
     args.shareId,
     args.tenantId,
     delta,
     args.actor.userId ?? null,
     args.actor.origin ?? null,
-    JSON.stringify(changes),
+    changeRowsJson(args.changes),
   );
   const share = rows[0];
   if (!share) throw new ItemNotFoundError('Share');
+  checkQuota(delta, share);
+}
+
+export interface ShareChangeRow {
+  used_bytes: bigint;
+  quota_bytes: bigint | null;
+}
+
+/**
+ * `commitShareChange` as two CTEs (`s`: the share update, `ins`: the change rows drawn from it),
+ * for statements that do more before it; the placeholders name the parameters. `gate`, when
+ * given, is a condition the share update also needs (e.g. that earlier CTEs completed): the
+ * update — and so the share lock — waits for it.
+ */
+export function shareChangeCtes(p: {
+  share: string;
+  tenant: string;
+  delta: string;
+  user: string;
+  origin: string;
+  changes: string;
+  gate?: string;
+}): string {
+  return `
+  s AS (UPDATE shares SET used_bytes = GREATEST(used_bytes + ${p.delta}::bigint, 0)
+         WHERE id = ${p.share} AND tenant_id = ${p.tenant}${p.gate ? ` AND ${p.gate}` : ''}
+     RETURNING used_bytes, quota_bytes),
+  ins AS (INSERT INTO change_log (id, tenant_id, share_id, resource_type, resource_id,
+                                  change_type, old_path, new_path, version, version_id,
+                                  metadata, changed_by, origin)
+          SELECT c.id, ${p.tenant}, ${p.share}, c.resource_type, c.resource_id, c.change_type,
+                 c.old_path, c.new_path, c.version, c.version_id, c.metadata, ${p.user}, ${p.origin}
+            FROM s, jsonb_to_recordset(${p.changes}::jsonb) AS c(id text, resource_type text,
+                 resource_id text, change_type text, old_path text, new_path text,
+                 version int, version_id text, metadata jsonb, ord int)
+           WHERE ${p.delta}::bigint <= 0 OR s.quota_bytes IS NULL OR s.used_bytes <= s.quota_bytes
+           ORDER BY c.ord)`;
+}
+
+/** The change rows as the JSON parameter of `shareChangeCtes` (ids assigned here). */
+export function changeRowsJson(changes: readonly ChangeInput[]): string {
+  return JSON.stringify(
+    changes.map((c, ord) => ({
+      id: newId('chg'),
+      resource_type: c.resourceType,
+      resource_id: c.resourceId,
+      change_type: c.changeType,
+      old_path: c.oldPath ?? null,
+      new_path: c.newPath ?? null,
+      version: c.version ?? null,
+      version_id: c.versionId ?? null,
+      metadata: c.metadata ?? null,
+      ord,
+    })),
+  );
+}
+
+/** Throws QuotaExceededError when a change that adds bytes left the share over its quota. */
+export function checkQuota(delta: number, share: ShareChangeRow): void {
   if (delta > 0 && share.quota_bytes !== null && share.used_bytes > share.quota_bytes) {
     throw new QuotaExceededError(
       `Share quota exceeded: ${share.quota_bytes} bytes allowed, this change needs ${

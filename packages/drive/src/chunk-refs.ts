@@ -25,47 +25,75 @@ export async function adjustChunkRefs(
   deltas: Map<string, ChunkDelta>,
   graceMs: number,
 ): Promise<void> {
-  const entries = [...deltas.entries()].filter(([, d]) => d.delta !== 0);
+  const entries = sortedDeltas(deltas);
   if (entries.length === 0) return;
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const hashes = entries.map(([h]) => h);
-  const counts = entries.map(([, d]) => d.delta);
-  // One statement for the common case: lock the rows in hash order and apply every delta whose
-  // row needs no check (fresh rows, and all releases); report the rows left alone (stale rows
-  // gaining references) — rows that do not exist are simply absent.
-  const locked = await tx.$queryRawUnsafe<{ hash: string; stale: boolean; done: boolean }[]>(
-    `WITH d AS (SELECT * FROM unnest($2::text[], $3::int[]) AS d(hash, n)),
-          l AS (SELECT c.hash,
-                       c.touched_at < now() - make_interval(secs => $4::float8 / 1000) AS stale
-                  FROM chunks c WHERE c.tenant_id = $1 AND c.hash = ANY($2::text[])
-                 ORDER BY c.hash FOR UPDATE),
-          u AS (UPDATE chunks c SET ref_count = GREATEST(c.ref_count + d.n, 0), touched_at = now()
-                  FROM l JOIN d ON d.hash = l.hash
-                 WHERE c.tenant_id = $1 AND c.hash = l.hash AND (NOT l.stale OR d.n < 0)
-             RETURNING c.hash)
-     SELECT l.hash, l.stale, u.hash IS NOT NULL AS done FROM l LEFT JOIN u ON u.hash = l.hash`,
+  const rows = await tx.$queryRawUnsafe<{ hash: string; done: boolean }[]>(
+    `WITH ${CHUNK_REFS_CTES}
+     SELECT l.hash, u.hash IS NOT NULL AS done FROM l LEFT JOIN u ON u.hash = l.hash`,
     tenantId,
-    hashes,
-    counts,
+    entries.map(([h]) => h),
+    entries.map(([, d]) => d.delta),
     graceMs,
   );
-  if (locked.length === entries.length && locked.every((r) => r.done)) return;
-  const seen = new Map(locked.map((r) => [r.hash, r]));
+  await finishChunkRefs(
+    tx,
+    store,
+    tenantId,
+    entries,
+    new Set(rows.map((r) => r.hash)),
+    new Set(rows.filter((r) => r.done).map((r) => r.hash)),
+  );
+}
+
+/** The non-zero deltas in hash order (the lock order). */
+export function sortedDeltas(deltas: Map<string, ChunkDelta>): [string, ChunkDelta][] {
+  const entries = [...deltas.entries()].filter(([, d]) => d.delta !== 0);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries;
+}
+
+/**
+ * The common case of `adjustChunkRefs` as CTEs (`d`, `l`, `u`) for one statement, parameters $1
+ * tenant, $2 hashes (sorted), $3 deltas, $4 grace (ms): `l` locks the existing rows in hash order,
+ * `u` applies every delta whose row needs no check — fresh rows, and all releases. Rows left out
+ * of `u` (stale rows gaining references) and hashes without a row go to `finishChunkRefs`.
+ */
+export const CHUNK_REFS_CTES = `
+  d AS (SELECT * FROM unnest($2::text[], $3::int[]) AS d(hash, n)),
+  l AS (SELECT c.hash, c.touched_at < now() - make_interval(secs => $4::float8 / 1000) AS stale
+          FROM chunks c WHERE c.tenant_id = $1 AND c.hash = ANY($2::text[])
+         ORDER BY c.hash FOR UPDATE),
+  u AS (UPDATE chunks c SET ref_count = GREATEST(c.ref_count + d.n, 0), touched_at = now()
+          FROM l JOIN d ON d.hash = l.hash
+         WHERE c.tenant_id = $1 AND c.hash = l.hash AND (NOT l.stale OR d.n < 0)
+     RETURNING c.hash)`;
+
+/**
+ * The rest of `adjustChunkRefs` after `CHUNK_REFS_CTES` ran: `present` = hashes with a row (now
+ * locked), `done` = deltas applied. Stale or missing rows gaining references may have lost their
+ * bytes to GC: they are verified in the store (gone → a retryable error), missing rows are
+ * re-created, then their deltas applied.
+ */
+export async function finishChunkRefs(
+  tx: Db,
+  store: ChunkStore,
+  tenantId: string,
+  entries: readonly [string, ChunkDelta][],
+  present: ReadonlySet<string>,
+  done: ReadonlySet<string>,
+): Promise<void> {
   const missing: [string, ChunkDelta][] = [];
   const rest: [string, ChunkDelta][] = [];
   for (const [hash, d] of entries) {
-    const row = seen.get(hash);
-    if (row?.done) continue;
-    // Releases are always applied above (or have no row). Stale or missing rows gaining
-    // references: GC may have taken the bytes — verify them in the store.
-    if (d.delta < 0) continue;
+    // Releases are always applied (or have no row to apply to).
+    if (done.has(hash) || d.delta < 0) continue;
     if (!(await store.has(tenantId, hash)))
       throw new AppError(
         ErrorCode.SERVICE_UNAVAILABLE,
         'A content chunk was garbage-collected before the upload committed; upload again',
         { action: 'retry' },
       );
-    if (!row) missing.push([hash, d]);
+    if (!present.has(hash)) missing.push([hash, d]);
     rest.push([hash, d]);
   }
   if (missing.length > 0) {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { nameKey, ValidationError } from '@scaidrive/core';
 import type { ChunkStore } from './chunk-store/types.js';
-import { commitShareChange, type Actor, type ChangeInput } from './change-feed.js';
+import { checkQuota, commitShareChange, type Actor, type ChangeInput } from './change-feed.js';
 import { readContent, type ByteRange } from './content/read.js';
 import { ingest } from './content/ingest.js';
 import { inTx, isUniqueViolation, type Db, type DbClient } from './db.js';
@@ -13,18 +13,14 @@ import {
 } from './errors.js';
 import { checkName, checkPath, toSharePath } from './names.js';
 import { getNode, loadShare, nodeColumns, toNode, type NodeRecord } from './nodes.js';
-import {
-  lockFolderById,
-  lockFolderByPath,
-  lockNodeForUpdate,
-  lockWriteSlot,
-  walkPath,
-} from './tree-locks.js';
-import { adjustChunkRefs, batchingToucher, type ChunkToucher } from './chunk-refs.js';
+import { lockFolderById, lockFolderByPath, lockNodeForUpdate, walkPath } from './tree-locks.js';
+import { batchingToucher, finishChunkRefs, sortedDeltas, type ChunkToucher } from './chunk-refs.js';
+import { refsAndShareChange, writeIntoSlot } from './write-commit.js';
 import type { FolderRef } from './tree.js';
 import {
   chunkDeltas,
   findVersion,
+  insertMoreChunkRows,
   insertVersion,
   writeFileVersion,
   listVersions,
@@ -169,10 +165,9 @@ export class FileService {
   }
 
   /**
-   * The write's transaction: lock the folder chain and the file (one statement when the folders
-   * exist), write the version, file row and chunk list (one statement), take the chunk references
-   * (one, in hash order), prune beyond the retention (only when there is something to prune),
-   * then update the share and append the change (one, last).
+   * The write's transaction: see write-commit.ts — two statements when the folders exist and
+   * nothing is to be pruned; the general steps otherwise (missing folders are created, a folder
+   * given by id is locked by its ancestry, stale chunk rows are verified, old versions pruned).
    */
   private async commitWrite(
     tx: Db,
@@ -187,27 +182,42 @@ export class FileService {
   ): Promise<{ node: NodeRecord; version: VersionRecord; created: boolean; path: string }> {
     const changes: ChangeInput[] = [];
     const key = nameKey(name);
-    let target: {
+    const modifiedAt = options.modifiedAt ?? new Date();
+    let written: {
       shareId: string;
-      folderId: string;
       /** Folder path for the change row (as given, like every change of a path write). */
       parts: string[];
       spelled: string[];
-      existing: NodeRecord | null;
+      created: boolean;
+      node: NodeRecord;
+      version: VersionRecord;
     };
     const slot = parentParts
-      ? await lockWriteSlot(tx, tenantId, shareId, parentParts.map(nameKey), key)
-      : null;
-    if (slot) {
-      target = {
-        shareId: slot.share.id,
-        folderId: slot.folderId,
-        parts: parentParts!,
-        spelled: slot.spelled,
-        existing: slot.item,
-      };
+      ? await writeIntoSlot(tx, {
+          tenantId,
+          shareId,
+          folderKeys: parentParts.map(nameKey),
+          name,
+          key,
+          ifMatch: options.ifMatch,
+          content: stored,
+          modifiedAt,
+          mimeType: options.mimeType ?? null,
+          actorUserId: actor.userId ?? null,
+        })
+      : ({ kind: 'no-slot' } as const);
+    if (slot.kind === 'refused') {
+      // The same checks as in SQL, to report which one failed.
+      const { item } = slot;
+      if (item && item.kind !== 'file') throw new NameConflictError(item.name);
+      checkIfMatch(item, options.ifMatch);
+      throw new Error('write refused without a reason'); // unreachable: the checks agree
+    }
+    if (slot.kind === 'written') {
+      await insertMoreChunkRows(tx, slot.version.id, tenantId, stored);
+      written = { ...slot, parts: parentParts! };
     } else {
-      // A folder is missing (created here), or something moved meanwhile: the general path.
+      // A folder is missing (created here), moved meanwhile, or given by id: the general path.
       const share = await loadShare(tx, tenantId, shareId);
       const folder = parentParts
         ? await lockFolderByPath(tx, share, parentParts, {
@@ -223,62 +233,75 @@ export class FileService {
         folder.folder.id,
         key,
       );
-      target = {
+      const existing = existingRows[0] ? toNode(existingRows[0]) : null;
+      if (existing && existing.kind !== 'file') throw new NameConflictError(existing.name);
+      checkIfMatch(existing, options.ifMatch);
+      const { node, version } = await writeFileVersion(tx, {
+        tenantId,
+        existingId: existing?.id ?? null,
+        create: { shareId: share.id, parentId: folder.folder.id, name, nameKey: key },
+        versionNumber: (existing?.version ?? 0) + 1,
+        content: stored,
+        modifiedAt,
+        mimeType: options.mimeType ?? null,
+        actorUserId: actor.userId ?? null,
+      });
+      written = {
         shareId: share.id,
-        folderId: folder.folder.id,
         parts: folder.parts,
         spelled: folder.chain.slice(1).map((n) => n.name),
-        existing: existingRows[0] ? toNode(existingRows[0]) : null,
+        created: existing === null,
+        node,
+        version,
       };
     }
-    const { existing } = target;
-    if (existing && existing.kind !== 'file') throw new NameConflictError(existing.name);
-    checkIfMatch(existing, options.ifMatch);
-    const created = existing === null;
-    const versionNumber = (existing?.version ?? 0) + 1;
-    const { node, version, priorVersions } = await writeFileVersion(tx, {
-      tenantId,
-      existingId: existing?.id ?? null,
-      create: { shareId: target.shareId, parentId: target.folderId, name, nameKey: key },
-      versionNumber,
-      content: stored,
-      modifiedAt: options.modifiedAt ?? new Date(),
-      mimeType: options.mimeType ?? null,
-      actorUserId: actor.userId ?? null,
-    });
-    await adjustChunkRefs(
-      tx,
-      this.options.chunkStore,
-      tenantId,
-      chunkDeltas(stored),
-      this.options.gcGraceMs,
-    );
-    const freed =
-      priorVersions > Math.max(0, this.options.versionRetention - 1)
-        ? await pruneVersions(tx, this.options.chunkStore, this.options.gcGraceMs, {
-            tenantId,
-            nodeId: node.id,
-            currentVersionId: version.id,
-            keep: this.options.versionRetention,
-          })
-        : 0;
+    const { node, version, created } = written;
     changes.push({
       resourceType: 'file',
       resourceId: node.id,
       changeType: created ? 'created' : 'updated',
-      newPath: toSharePath([...target.parts, node.name]),
-      version: versionNumber,
+      newPath: toSharePath([...written.parts, node.name]),
+      version: version.versionNumber,
       versionId: version.id,
       metadata: { size: stored.size, mime_type: node.mimeType },
     });
-    await commitShareChange(tx, {
+    const { chunkStore, gcGraceMs, versionRetention } = this.options;
+    const deltas = sortedDeltas(chunkDeltas(stored));
+    const keepOthers = Math.max(0, versionRetention - 1);
+    const step = await refsAndShareChange(tx, {
       tenantId,
-      shareId: target.shareId,
-      bytesDelta: stored.size - freed,
+      shareId: written.shareId,
+      deltas,
+      graceMs: gcGraceMs,
+      nodeId: node.id,
+      versionId: version.id,
+      keepOthers,
+      bytesDelta: stored.size,
       actor,
       changes,
     });
-    return { node, version, created, path: toSharePath([...target.spelled, node.name]) };
+    if (step.committed) {
+      checkQuota(stored.size, step.committed);
+    } else {
+      await finishChunkRefs(tx, chunkStore, tenantId, deltas, step.present, step.done);
+      const freed =
+        step.prior > keepOthers
+          ? await pruneVersions(tx, chunkStore, gcGraceMs, {
+              tenantId,
+              nodeId: node.id,
+              currentVersionId: version.id,
+              keep: versionRetention,
+            })
+          : 0;
+      await commitShareChange(tx, {
+        tenantId,
+        shareId: written.shareId,
+        bytesDelta: stored.size - freed,
+        actor,
+        changes,
+      });
+    }
+    return { node, version, created, path: toSharePath([...written.spelled, node.name]) };
   }
 
   /**
@@ -619,7 +642,10 @@ export class FileService {
 
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-function checkIfMatch(node: NodeRecord | null, ifMatch: string | null | undefined): void {
+function checkIfMatch(
+  node: Pick<NodeRecord, 'name' | 'kind' | 'version'> | null,
+  ifMatch: string | null | undefined,
+): void {
   if (ifMatch === undefined) return;
   if (ifMatch === null) {
     if (node) throw new PreconditionFailedError(`"${node.name}" already exists`);

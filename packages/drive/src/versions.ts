@@ -34,7 +34,7 @@ type RawVersion = Omit<VersionRecord, 'size'> & { size: bigint };
 const toVersion = (r: RawVersion): VersionRecord => ({ ...r, size: Number(r.size) });
 
 /** Version columns aliased `v_<field>` (for statements that return a node and a version). */
-const PREFIXED_VERSION_COLUMNS = `v.id AS "v_id", v.tenant_id AS "v_tenantId",
+export const PREFIXED_VERSION_COLUMNS = `v.id AS "v_id", v.tenant_id AS "v_tenantId",
   v.node_id AS "v_nodeId", v.version_number AS "v_versionNumber", v.size AS "v_size",
   v.sha256 AS "v_sha256", v.chunk_size AS "v_chunkSize", v.modified_at AS "v_modifiedAt",
   v.created_by AS "v_createdBy", v.created_at AS "v_createdAt", v.origin AS "v_origin"`;
@@ -53,14 +53,13 @@ const VERSION_FIELDS = [
 ] as const;
 
 /** Chunk list rows written in the version's own statement (longer lists go in slices after). */
-const INLINE_CHUNK_ROWS = 10_000;
+export const INLINE_CHUNK_ROWS = 10_000;
 
 /**
  * Writes a new current version of a file in one statement (inside the caller's transaction, the
  * file row locked by it): the version row, its chunk list, and the file row — inserted when
  * `existingId` is null (a new file, revision 2 as if inserted then updated), updated otherwise.
- * Chunk references are NOT adjusted here (the caller does, after, in hash order). Returns the
- * file, the version, and how many versions the file had before this one (for pruning).
+ * Chunk references are NOT adjusted here (the caller does, after, in hash order).
  */
 export async function writeFileVersion(
   tx: Db,
@@ -75,7 +74,7 @@ export async function writeFileVersion(
     mimeType: string | null;
     actorUserId: string | null;
   },
-): Promise<{ node: NodeRecord; version: VersionRecord; priorVersions: number }> {
+): Promise<{ node: NodeRecord; version: VersionRecord }> {
   const versionId = newId('ver');
   const nodeId = args.existingId ?? newId('fil');
   const { content } = args;
@@ -95,14 +94,12 @@ export async function writeFileVersion(
     args.mimeType,
   ];
   let nodeCte: string;
-  let prior: string;
   if (args.existingId) {
     nodeCte = `UPDATE nodes SET size = $5::bigint, sha256 = $6, version = $4,
                       current_version_id = $1, modified_at = $8::timestamptz,
                       mime_type = COALESCE($12, mime_type), revision = revision + 1,
                       modified_by = $9, updated_at = now()
                 WHERE id = $3 RETURNING ${nodeColumns()}`;
-    prior = `(SELECT count(*) FROM file_versions WHERE node_id = $3)`;
   } else {
     const c = args.create!;
     params.push(c.shareId, c.parentId, c.name, c.nameKey);
@@ -112,7 +109,6 @@ export async function writeFileVersion(
                VALUES ($3, $2, $13, $14, 'file', $15, $16, $16, $9, $9, now(), $5::bigint, $6, $4,
                        $1, $8::timestamptz, $12, 2)
                RETURNING ${nodeColumns()}`;
-    prior = `0::int8`;
   }
   const rows = await tx.$queryRawUnsafe<Record<string, unknown>[]>(
     `WITH n AS (${nodeCte}),
@@ -122,24 +118,39 @@ export async function writeFileVersion(
           vc AS (INSERT INTO version_chunks (version_id, idx, tenant_id, hash, size)
                  SELECT $1, ord::int - 1, $2, h, s
                    FROM unnest($10::text[], $11::int[]) WITH ORDINALITY AS c(h, s, ord))
-     SELECT n.*, ${PREFIXED_VERSION_COLUMNS}, ${prior} AS "priorVersions" FROM n, v`,
+     SELECT n.*, ${PREFIXED_VERSION_COLUMNS} FROM n, v`,
     ...params,
   );
-  const row = rows[0]!;
+  const { node, version } = splitNodeAndVersion(rows[0]!);
+  await insertMoreChunkRows(tx, versionId, args.tenantId, content);
+  return { node, version };
+}
+
+/** A row of node columns plus `PREFIXED_VERSION_COLUMNS`, taken apart. */
+export function splitNodeAndVersion(row: Record<string, unknown>): {
+  node: NodeRecord;
+  version: VersionRecord;
+} {
   const version = {} as Record<string, unknown>;
   for (const f of VERSION_FIELDS) {
     version[f] = row[`v_${f}`];
     delete row[`v_${f}`];
   }
-  const priorVersions = Number(row.priorVersions);
-  delete row.priorVersions;
-  for (let i = INLINE_CHUNK_ROWS; i < content.chunks.length; i += INLINE_CHUNK_ROWS)
-    await insertChunkRows(tx, versionId, args.tenantId, i, content.chunks);
   return {
     node: toNode(row as unknown as NodeRecord),
     version: toVersion(version as unknown as RawVersion),
-    priorVersions,
   };
+}
+
+/** The chunk list rows beyond the first `INLINE_CHUNK_ROWS` (huge files), in slices. */
+export async function insertMoreChunkRows(
+  tx: Db,
+  versionId: string,
+  tenantId: string,
+  content: StoredContent,
+): Promise<void> {
+  for (let i = INLINE_CHUNK_ROWS; i < content.chunks.length; i += INLINE_CHUNK_ROWS)
+    await insertChunkRows(tx, versionId, tenantId, i, content.chunks);
 }
 
 async function insertChunkRows(
