@@ -1,5 +1,12 @@
 import path from 'node:path';
-import { ConfigError, createLogger, loadConfig, type SecretKey } from '@scaidrive/core';
+import {
+  loadConfigOrExit,
+  onShutdownSignals,
+  processLogger,
+  retryWithBackoff,
+  startupRetry,
+  type SecretKey,
+} from '@scaidrive/core';
 import {
   defaultMigrationsDir,
   migrate,
@@ -17,21 +24,8 @@ import { loadOrCreateSecretKeys } from './secret-keys.js';
  * once). With DATABASE_URL it uses that database.
  */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-  const logger = createLogger({
-    level: config.LOG_LEVEL,
-    ...(config.LOG_FORMAT ? { format: config.LOG_FORMAT } : {}),
-    defaultMeta: { service: 'scaidrive-connectors' },
-  });
+  const config = loadConfigOrExit();
+  const logger = processLogger(config, 'scaidrive-connectors');
   const dataDir = path.resolve(config.DATA_DIR);
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.DATABASE_URL;
@@ -53,7 +47,11 @@ async function main(): Promise<void> {
       );
   }
 
-  const report = await migrateWithRetry(databaseUrl, logger);
+  const url = databaseUrl;
+  const report = await retryWithBackoff(
+    () => migrate({ connectionString: url, migrationsDir: defaultMigrationsDir() }),
+    startupRetry(config, logger),
+  );
   for (const w of report.warnings) logger.warn(w);
   if (report.applied.length) logger.info('migrations applied', { applied: report.applied });
 
@@ -92,41 +90,13 @@ async function main(): Promise<void> {
     });
   }
 
-  const stop = (signal: string): void => {
-    logger.info('signal received', { signal });
-    const hard = setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_SECONDS * 1000 + 5000);
-    hard.unref();
-    void (async () => {
-      await worker.shutdown();
-      await api.shutdown();
-      await api.boss.stop({ graceful: false }).catch(() => undefined);
-      await api.prisma.$disconnect().catch(() => undefined);
-      await embedded?.stop().catch(() => undefined);
-      process.exit(0);
-    })();
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-}
-
-/** The database may still be starting (containers, failovers): retry with backoff, then fail clearly. */
-async function migrateWithRetry(databaseUrl: string, logger: ReturnType<typeof createLogger>) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await migrate({
-        connectionString: databaseUrl,
-        migrationsDir: defaultMigrationsDir(),
-      });
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      const transient =
-        code === 'ECONNREFUSED' || code === '57P03' || code === 'ENOTFOUND' || code === 'ETIMEDOUT';
-      if (!transient || attempt >= 8) throw err;
-      const wait = Math.min(30_000, 500 * 2 ** attempt);
-      logger.warn('database not reachable yet; retrying', { attempt, wait_ms: wait, code });
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
+  onShutdownSignals(logger, config.SHUTDOWN_TIMEOUT_SECONDS * 1000 + 5000, async () => {
+    await worker.shutdown();
+    await api.shutdown();
+    await api.boss.stop({ graceful: false }).catch(() => undefined);
+    await api.prisma.$disconnect().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+  });
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, loadConfig } from '@scaidrive/core';
+import { exitWithError, loadConfigOrExit, onShutdownSignals, processLogger } from '@scaidrive/core';
 import { composeWorker } from './compose.js';
 
 /**
@@ -7,26 +7,13 @@ import { composeWorker } from './compose.js';
  * SHUTDOWN_TIMEOUT_SECONDS (keep it below the pod's terminationGracePeriodSeconds).
  */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-  const logger = createLogger({
-    level: config.LOG_LEVEL,
-    ...(config.LOG_FORMAT ? { format: config.LOG_FORMAT } : {}),
-    defaultMeta: { service: 'worker' },
-  });
+  const config = loadConfigOrExit();
+  const logger = processLogger(config, 'worker');
   if (!config.DATABASE_URL || !config.secretKeys) {
-    logger.error(
+    return exitWithError(
+      logger,
       'start:worker needs DATABASE_URL and SECRET_KEYS (`pnpm start` runs the embedded default instead)',
     );
-    process.exit(1);
   }
   const runtime = await composeWorker({
     config,
@@ -34,18 +21,16 @@ async function main(): Promise<void> {
     databaseUrl: config.DATABASE_URL,
     secretKeys: config.secretKeys,
   });
-  await runtime.start();
-  const stop = (signal: string): void => {
-    logger.info('signal received', { signal });
-    const hard = setTimeout(() => {
-      logger.error('shutdown timed out; exiting');
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
-    hard.unref();
-    void runtime.shutdown().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  try {
+    await runtime.start();
+  } catch (err) {
+    return exitWithError(
+      logger,
+      `cannot reach the database after ${config.STARTUP_TIMEOUT_SECONDS} s; giving up (check DATABASE_URL and that PostgreSQL is running)`,
+      { reason: err instanceof Error ? err.message : String(err) },
+    );
+  }
+  onShutdownSignals(logger, config.SHUTDOWN_TIMEOUT_SECONDS * 1000, () => runtime.shutdown());
 }
 
 main().catch((err: unknown) => {

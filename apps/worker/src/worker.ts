@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { classifyError, retryWithBackoff, type Config, type Logger } from '@scaidrive/core';
+import { retryWithBackoff, startupRetry, type Config, type Logger } from '@scaidrive/core';
 import type { PrismaClient } from '@scaidrive/db';
 import {
   ensureQueues,
@@ -83,16 +83,7 @@ export class Worker {
         await this.deps.startQueue?.();
         await ensureQueues(boss, queueSettingsFromConfig(config));
       },
-      {
-        maxWaitMs: config.STARTUP_TIMEOUT_SECONDS * 1000,
-        isRetryable: (err) => classifyError(err).action === 'retry',
-        onRetry: (err, attempt, waitMs) =>
-          logger.warn('database not reachable yet; retrying', {
-            attempt,
-            wait_ms: waitMs,
-            reason: classifyError(err).message,
-          }),
-      },
+      startupRetry(config, logger),
     ).catch(async (err: unknown) => {
       await this.health.close();
       throw err;

@@ -5,3 +5,4 @@ export * from './secret-box.js';
 export * from './logger.js';
 export * from './config.js';
 export * from './names.js';
+export * from './process.js';

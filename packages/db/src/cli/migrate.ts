@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { classifyError, createLogger, loadConfig, retryWithBackoff } from '@scaidrive/core';
+import { createLogger, loadConfig, retryWithBackoff, startupRetry } from '@scaidrive/core';
 import { defaultMigrationsDir } from '../paths.js';
 import { migrate } from '../migrate.js';
 
@@ -13,16 +13,7 @@ try {
   // The database may still be starting (a fresh cluster, a failover): retry, then fail clearly.
   const report = await retryWithBackoff(
     () => migrate({ connectionString: url, migrationsDir: defaultMigrationsDir() }),
-    {
-      maxWaitMs: config.STARTUP_TIMEOUT_SECONDS * 1000,
-      isRetryable: (err) => classifyError(err).action === 'retry',
-      onRetry: (err, attempt, waitMs) =>
-        logger.warn('database not reachable yet; retrying', {
-          attempt,
-          wait_ms: waitMs,
-          reason: classifyError(err).message,
-        }),
-    },
+    startupRetry(config, logger),
   );
   for (const w of report.warnings) logger.warn(w);
   logger.info('migrations up to date', {
