@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, loadConfig } from '@scaidrive/core';
+import { exitWithError, loadConfigOrExit, onShutdownSignals, processLogger } from '@scaidrive/core';
 import { composeApi } from './compose.js';
 
 /**
@@ -6,26 +6,13 @@ import { composeApi } from './compose.js';
  * configuration once, builds everything in compose.ts, stops gracefully on SIGTERM/SIGINT.
  */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-  const logger = createLogger({
-    level: config.LOG_LEVEL,
-    ...(config.LOG_FORMAT ? { format: config.LOG_FORMAT } : {}),
-    defaultMeta: { service: 'api' },
-  });
+  const config = loadConfigOrExit();
+  const logger = processLogger(config, 'api');
   if (!config.DATABASE_URL || !config.secretKeys) {
-    logger.error(
+    return exitWithError(
+      logger,
       'start:api needs DATABASE_URL and SECRET_KEYS (`pnpm start` runs the embedded default instead)',
     );
-    process.exit(1);
   }
   const api = await composeApi({
     config,
@@ -39,23 +26,13 @@ async function main(): Promise<void> {
   try {
     await api.start();
   } catch (err) {
-    logger.error(
+    return exitWithError(
+      logger,
       `cannot reach the database after ${config.STARTUP_TIMEOUT_SECONDS} s; giving up (check DATABASE_URL and that PostgreSQL is running)`,
       { reason: err instanceof Error ? err.message : String(err) },
     );
-    process.exit(1);
   }
-  const stop = (signal: string) => {
-    logger.info('signal received', { signal });
-    const hard = setTimeout(() => {
-      logger.error('shutdown timed out; exiting');
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
-    hard.unref();
-    void api.shutdown().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  onShutdownSignals(logger, config.SHUTDOWN_TIMEOUT_SECONDS * 1000, () => api.shutdown());
 }
 
 main().catch((err: unknown) => {

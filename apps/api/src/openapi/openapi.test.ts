@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { assembleOpenApi, defaultOpenApiDir } from './assemble.js';
 import { GENERATED_TYPES_PATH, generateOpenApiTypes } from './generate-types.js';
+import { pathDocument } from './validator.js';
 
 describe('OpenAPI document', () => {
   it('assembles from apps/api/openapi without duplicates or dangling refs', () => {
@@ -28,4 +29,28 @@ describe('OpenAPI document', () => {
     const expected = await generateOpenApiTypes(assembleOpenApi());
     expect(readFileSync(file, 'utf8')).toBe(expected);
   }, 30_000);
+  it('each per-path validator document resolves every $ref it holds, and holds only its own path', () => {
+    const doc = assembleOpenApi();
+    const refsOf = (v: unknown, out: string[] = []): string[] => {
+      if (Array.isArray(v)) v.forEach((x) => refsOf(x, out));
+      else if (v && typeof v === 'object')
+        for (const [k, c] of Object.entries(v))
+          if (k === '$ref' && typeof c === 'string') out.push(c);
+          else refsOf(c, out);
+      return out;
+    };
+    const sizes: number[] = [];
+    for (const p of Object.keys(doc.paths)) {
+      const small = pathDocument(doc, p);
+      expect(Object.keys(small.paths)).toEqual([p]);
+      const dangling = refsOf(small).filter((ref) => {
+        const [, section, name] = /^#\/components\/([^/]+)\/([^/]+)/.exec(ref) ?? [];
+        return !section || small.components[section]?.[name!.replace(/~1/g, '/')] === undefined;
+      });
+      expect({ path: p, dangling }).toEqual({ path: p, dangling: [] });
+      sizes.push(Object.keys(small.components.schemas ?? {}).length);
+    }
+    // Reduced: no path needs every schema of the document.
+    expect(Math.min(...sizes)).toBeLessThan(Object.keys(doc.components.schemas ?? {}).length);
+  });
 });
