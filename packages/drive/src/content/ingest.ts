@@ -1,7 +1,8 @@
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { CancelledError } from '@scaidrive/core';
 import type { ChunkStore, StagedChunk } from '../chunk-store/types.js';
 import type { ChunkToucher } from '../chunk-refs.js';
+import { ContentHasher, digestShared, sharedBuffer } from './hasher.js';
 import { ContentMismatchError, QuotaExceededError } from '../errors.js';
 import type { StoredContent } from '../versions.js';
 
@@ -27,6 +28,7 @@ const MAIN_THREAD_DIGEST_BYTES = 256 * 1024;
 /** First buffer of content of unknown size; it grows (copying) up to the chunk size. */
 const FIRST_BUFFER_BYTES = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
 /**
  * Streams content into the chunk store: cuts it into `chunkSize` chunks, hashes each chunk and the
@@ -34,9 +36,10 @@ const EMPTY = Buffer.alloc(0);
  * chunk buffers (a small pool, reused); buffers are sized to the announced size, so small content
  * costs small buffers.
  *
- * Hashing: each chunk's digest runs on the thread pool (in parallel with the main thread cutting
- * the next chunk), the whole-content hash on the main thread, chunk by chunk. Content of one chunk
- * is hashed once: its chunk digest is the content's digest.
+ * Hashing: chunk buffers live in SharedArrayBuffers that worker threads hash without a copy (see
+ * hasher.ts): one message per chunk feeds the upload's whole-content hash and answers the chunk's
+ * digest, while the main thread cuts the next chunk. Content of one chunk is hashed once (its
+ * chunk digest is the content's digest), on this thread when small (cheaper than a thread hop).
  *
  * Per chunk: the `chunks` row is upserted with `touched_at = now()` FIRST (GC never takes a freshly
  * touched row, and waits for our upsert if it is deleting that chunk right now), then the bytes are
@@ -59,7 +62,8 @@ export async function ingest(
   const seals = new Limiter(Infinity);
   const sealSlots = new Semaphore(options.sealConcurrency ?? 4);
   const pool: Buffer[] = [];
-  const whole = createHash('sha256');
+  // The whole-content hash, in a worker thread (started with the first chunk that needs it).
+  let whole = null as ContentHasher | null;
   let wholeBytes = 0;
   const chunks: { hash: string; size: number }[] = [];
   const unsealed = new Set<StagedChunk>();
@@ -75,9 +79,7 @@ export async function ingest(
         : offset === 0
           ? Math.min(chunkSize, FIRST_BUFFER_BYTES)
           : chunkSize;
-    return want === chunkSize
-      ? (pool.pop() ?? Buffer.allocUnsafe(chunkSize))
-      : Buffer.allocUnsafe(want);
+    return want === chunkSize ? (pool.pop() ?? sharedBuffer(chunkSize)) : sharedBuffer(want);
   };
   let buf = bufferAt(0);
   let fill = 0;
@@ -119,15 +121,20 @@ export async function ingest(
       await storeChunk(entry.hash, data, true);
       return;
     }
-    if (!only) {
-      whole.update(data);
+    await writes.whenBelowLimit();
+    // Hash threads digest the chunk (and feed the whole-content hash, in flush order) while this
+    // thread cuts the next one.
+    let digest: Promise<string>;
+    if (only) digest = digestShared(data);
+    else {
+      whole ??= new ContentHasher();
+      digest = whole.chunk(data);
       wholeBytes += data.length;
     }
-    await writes.whenBelowLimit();
+    digest.catch(() => undefined); // surfaced by the write task
     writes.run(async () => {
       try {
-        // WebCrypto digests run on the thread pool, in parallel with the main thread.
-        entry.hash = Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
+        entry.hash = await digest;
         await storeChunk(entry.hash, data, only);
       } finally {
         if (owned && data.length === chunkSize && pool.length < concurrency + 1) pool.push(data);
@@ -164,13 +171,15 @@ export async function ingest(
         if (fill === buf.length) {
           // Only content of unknown size gets here (announced sizes size the buffers exactly):
           // grow the first buffer towards a whole chunk.
-          const bigger = Buffer.allocUnsafe(
+          const bigger = sharedBuffer(
             Math.min(chunkSize, Math.max(buf.length * 4, fill + piece.byteLength - off)),
           );
           buf.copy(bigger, 0, 0, fill);
           buf = bigger;
         }
         const n = Math.min(buf.length - fill, piece.byteLength - off);
+        // (Copied, not kept: the caller may reuse its buffers, and chunk buffers are shared with
+        // the hash threads.)
         buf.set(piece.subarray(off, off + n), fill);
         fill += n;
         off += n;
@@ -197,6 +206,7 @@ export async function ingest(
     await writes.settle();
     await seals.settle();
     await Promise.all([...unsealed].map((s) => s.discard()));
+    whole?.drop();
     if (signal?.aborted && !(err instanceof CancelledError)) throw new CancelledError();
     throw err;
   }
@@ -207,7 +217,8 @@ export async function ingest(
       `Content has ${total} bytes, ${expectedSize} were announced`,
     );
   // One chunk: its digest is the content's (the whole-content hash was never fed).
-  const sha256 = wholeBytes === total ? whole.digest('hex') : chunks[0]!.hash;
+  const sha256 =
+    wholeBytes !== total ? chunks[0]!.hash : whole ? await whole.digest() : EMPTY_SHA256;
   if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256)
     throw new ContentMismatchError('CHECKSUM_MISMATCH', 'Content does not match its SHA-256');
   return { size: total, sha256, chunkSize, chunks };
