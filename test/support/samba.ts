@@ -1,6 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  existsSync,
   chmodSync,
   chownSync,
   mkdirSync,
@@ -266,8 +267,25 @@ async function startForwarder(target: () => number): Promise<{ address: string; 
   }
 }
 
+let vfsModulesChecked = false;
+/**
+ * The shares use the acl_xattr VFS module (NT ACLs). Without it smbd lists the share but refuses
+ * every tree connect (NT_STATUS_BAD_NETWORK_NAME), which reads like a client bug; say what is missing.
+ */
+function assertAclXattrModule(): void {
+  if (vfsModulesChecked) return;
+  const build = execFileSync('smbd', ['-b'], { encoding: 'utf8' });
+  const modulesDir = /MODULESDIR:\s*(\S+)/.exec(build)?.[1];
+  if (modulesDir && !existsSync(path.join(modulesDir, 'vfs', 'acl_xattr.so')))
+    throw new Error(
+      `Samba's acl_xattr VFS module is missing (${modulesDir}/vfs/acl_xattr.so): install the samba-vfs-modules package (apt-get install samba-vfs-modules)`,
+    );
+  vfsModulesChecked = true;
+}
+
 /** Starts a private smbd; call `cleanup()` in afterAll. */
 export async function startSamba(o: SambaOptions = {}): Promise<SambaServer> {
+  assertAclXattrModule();
   const tag = randomBytes(4).toString('hex');
   const dir = mkdtempSync(path.join(tmpdir(), `sdt-samba-${tag}-`));
   chmodSync(dir, 0o755);
