@@ -51,13 +51,14 @@ const args = [
   '--filter',
   '@scaidrive/standalone',
   'deploy',
-  // pnpm 10 deploys injected workspaces only; the legacy mode copies workspace packages as they are.
-  '--legacy',
+  // The shared lockfile's versions, exactly (the legacy mode resolves ranges again, from the
+  // registry): pnpm 10 deploys that way for injected workspace packages, which the deploy's own
+  // install sets (the development install keeps symlinks). Workspace packages are copied with
+  // their `dist`.
+  '--config.inject-workspace-packages=true',
   '--prod',
   // Optional dependencies are platform binaries of the embedded PostgreSQL (a development default).
   '--no-optional',
-  // @prisma/client lists the Prisma CLI (and TypeScript) as optional peers: not needed at run time.
-  '--config.auto-install-peers=false',
   ...extra,
   out,
 ];
