@@ -7,7 +7,8 @@
 //   2. a no-change rerun over 100,000 files vs `smbclient -c 'recurse; ls'` of the same tree.
 // Results: bench/results/smb-sync-<stamp>.{json,md}.
 // Environment: BENCH_DATABASE_URL (admin URL, default the local PostgreSQL), SMB_SYNC_FILES (10000),
-// SMB_SYNC_BYTES (2 GiB), SMB_SYNC_LIST_FILES (100000), TRANSFER_CONCURRENCY (4).
+// SMB_SYNC_BYTES (2 GiB), SMB_SYNC_LIST_FILES (100000), TRANSFER_CONCURRENCY (4),
+// SMB_SYNC_WORKER_NODE_OPTIONS (NODE_OPTIONS of the worker process, e.g. to profile it).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import {
@@ -295,6 +296,10 @@ async function main(): Promise<void> {
           WORKER_PORT: String(await freePort()),
           WORKER_CONCURRENCY: '1',
           TRANSFER_CONCURRENCY: TRANSFERS,
+          // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the worker.
+          ...(process.env.SMB_SYNC_WORKER_NODE_OPTIONS
+            ? { NODE_OPTIONS: process.env.SMB_SYNC_WORKER_NODE_OPTIONS }
+            : {}),
         },
         stdio: ['ignore', 'inherit', 'inherit'],
       },
