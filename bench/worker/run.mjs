@@ -3,6 +3,7 @@
 // database per round. Reports files/s and the speed-up. Not part of `pnpm test`.
 //
 //   pnpm build && node bench/worker/run.mjs [--connectors 20] [--files 200] [--size 8192] [--workers 1,2]
+//        [--shares 1]   (connector i writes into share i mod N: writes into one share serialise)
 //
 // BENCH_DATABASE_URL (admin URL; scratch databases are created and dropped) defaults to the local
 // PostgreSQL. Writes bench/results/worker-<timestamp>.json and prints a Markdown table.
@@ -23,11 +24,13 @@ const { values } = parseArgs({
     files: { type: 'string', default: '200' },
     size: { type: 'string', default: '8192' },
     workers: { type: 'string', default: '1,2' },
+    shares: { type: 'string', default: '1' },
   },
 });
 const CONNECTORS = Number(values.connectors);
 const FILES = Number(values.files);
 const SIZE = Number(values.size);
+const SHARES = Number(values.shares);
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 const { newId, generateSecretKeySpec } = await load('packages/core/dist/index.js');
@@ -92,11 +95,15 @@ async function round(workers, srcRoot) {
     const tenantId = newId('tnt');
     await prisma.tenant.create({ data: { id: tenantId, name: 'bench' } });
     const user = await new PrincipalService(prisma).createUser(tenantId, { role: 'tenant_admin' });
-    const share = await new ShareService(prisma).create(
-      tenantId,
-      { name: 'bench', ownerId: user.id },
-      { userId: user.id },
-    );
+    const shares = [];
+    for (let i = 0; i < SHARES; i++)
+      shares.push(
+        await new ShareService(prisma).create(
+          tenantId,
+          { name: `bench ${i}`, ownerId: user.id },
+          { userId: user.id },
+        ),
+      );
     const connectors = [];
     for (let i = 0; i < CONNECTORS; i++) {
       connectors.push(
@@ -107,7 +114,7 @@ async function round(workers, srcRoot) {
             kind: 'local',
             name: `c${i}`,
             basePath: path.join(srcRoot, `c${i}`),
-            targetShareId: share.id,
+            targetShareId: shares[i % SHARES].id,
             targetPath: `/c${i}`,
             syncDirection: 'bidirectional',
             syncIntervalMinutes: 0,
