@@ -400,6 +400,8 @@ describe('long runs', () => {
       { continuation: 1, reason: null },
     ]);
     expect(job.filesSynced).toBe(6);
+    // The message counts what the row counts (both runs), not the last run alone.
+    expect(job.message).toMatch(/^6 files synced, \d+ deleted.* \(in 2 runs\)$/);
     // One job row for the operator; two queue jobs behind it.
     expect(await prisma.syncJob.count({ where: { connectorId: c.id } })).toBe(1);
   });

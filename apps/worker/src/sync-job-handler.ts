@@ -2,6 +2,7 @@ import { AppError, ErrorCode, classifyError, type Logger } from '@scaidrive/core
 import type { Connector, PrismaClient, SyncJob } from '@scaidrive/db';
 import type { PgBoss } from '@scaidrive/jobs';
 import { fromPrisma, QUEUE_CONNECTOR_SYNC, SyncJobPayload, syncSendOptions } from '@scaidrive/jobs';
+import { progressMessage } from '@scaidrive/sync';
 import type { WorkerMetrics } from './metrics.js';
 import { ZERO_PROGRESS, type JobProgress, type StopReason, type SyncRunner } from './ports.js';
 
@@ -164,7 +165,11 @@ export class SyncJobHandler {
       }
       await this.finish(base, connector, 'completed', {
         progress,
-        message: result.message,
+        // A continued job's counters cover all its runs; its message must say the same.
+        message:
+          payload.continuation > 0
+            ? `${progressMessage(progress)} (in ${payload.continuation + 1} runs)`
+            : result.message,
         summary: result.summary,
       });
       this.metrics.filesSynced.inc({ kind }, result.progress.filesSynced);

@@ -220,12 +220,22 @@ function summarize(
   } else if (cancelled) {
     summary.message = `Stopped (${String(params.signal?.reason ?? 'cancelled')}); finished work is committed`;
   } else {
-    const parts = [`${p.filesSynced} files synced`, `${p.deletes} deleted`];
-    if (p.conflicts) parts.push(`${p.conflicts} conflicts`);
-    if (p.errorCount) parts.push(`${p.errorCount} errors`);
-    summary.message = parts.join(', ');
+    summary.message = progressMessage(p);
   }
   return summary;
+}
+
+/** The one-line outcome of a completed run (also of a job whose counters span several runs). */
+export function progressMessage(p: {
+  filesSynced: number;
+  deletes: number;
+  conflicts: number;
+  errorCount: number;
+}): string {
+  const parts = [`${p.filesSynced} files synced`, `${p.deletes} deleted`];
+  if (p.conflicts) parts.push(`${p.conflicts} conflicts`);
+  if (p.errorCount) parts.push(`${p.errorCount} errors`);
+  return parts.join(', ');
 }
 
 /** The fatal error of a failed summary as an `AppError` (for a worker that throws it). */

@@ -1,5 +1,5 @@
 export * from './ports.js';
-export { runSync, resolveConflict, summaryError } from './engine.js';
+export { runSync, resolveConflict, summaryError, progressMessage } from './engine.js';
 export type { RunSyncParams, ConflictResolution, ResolveConflictResult } from './engine.js';
 export type {
   SyncOptions,
