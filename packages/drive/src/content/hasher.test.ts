@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
-import { ContentHasher, digestShared, sharedBuffer } from './hasher.js';
+import { ContentHasher, digestShared, sharedBuffer, stopHashThreads } from './hasher.js';
 
 const sha = (...parts: Buffer[]): string => {
   const h = createHash('sha256');
@@ -25,6 +25,19 @@ describe('hash threads', () => {
     expect(await hasher.digest()).toBe(sha(...parts));
     // Order matters: the same chunks in another order are another content.
     expect(sha(...parts)).not.toBe(sha(parts[1]!, parts[0]!, parts[2]!));
+  });
+
+  it('fail an upload whose hash thread died midway, instead of hashing part of its content', async () => {
+    const a = filled(64 * 1024);
+    const hasher = new ContentHasher();
+    await hasher.chunk(a);
+    await stopHashThreads();
+    await expect(hasher.chunk(a)).rejects.toThrow(/restarted during an upload/);
+    await expect(hasher.digest()).rejects.toThrow(/restarted during an upload/);
+    // A new upload gets a fresh thread and a correct digest.
+    const fresh = new ContentHasher();
+    await fresh.chunk(a);
+    expect(await fresh.digest()).toBe(sha(a));
   });
 
   it('hash a view into a larger shared buffer (offset and length respected)', async () => {

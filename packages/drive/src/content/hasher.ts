@@ -47,9 +47,12 @@ class HashThread {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Bumped per worker started: a session's running hash lives in one worker only. */
+  generation = 0;
 
   private get(): Worker {
     if (this.worker) return this.worker;
+    this.generation++;
     const w = new Worker(WORKER_SOURCE, {
       eval: true,
       name: 'scaidrive-sha256',
@@ -76,8 +79,13 @@ class HashThread {
     return w;
   }
 
-  request(message: Record<string, unknown>): Promise<string> {
+  /** Sends `message`; with `generation`, only to the worker of that generation. */
+  request(message: Record<string, unknown>, generation?: number): Promise<string> {
     const worker = this.get();
+    if (generation !== undefined && generation !== this.generation)
+      return Promise.reject(
+        new Error('SHA-256 worker restarted during an upload: its content hash is lost'),
+      );
     const id = this.nextId++;
     return new Promise<string>((resolve, reject) => {
       // Referenced only while a digest is awaited: an idle worker never keeps the process alive,
@@ -91,6 +99,10 @@ class HashThread {
   send(message: Record<string, unknown>): void {
     this.worker?.postMessage(message);
   }
+
+  async stop(): Promise<void> {
+    await this.worker?.terminate();
+  }
 }
 
 let threads: HashThread[] | null = null;
@@ -102,6 +114,14 @@ function pick(sid: number): HashThread {
     () => new HashThread(),
   );
   return threads[sid % threads.length]!;
+}
+
+/**
+ * Terminates the hash threads (awaited digests reject; later ones start new threads, and uploads
+ * that were under way fail rather than record a hash of part of their content).
+ */
+export async function stopHashThreads(): Promise<void> {
+  await Promise.all((threads ?? []).map((t) => t.stop()));
 }
 
 /** A buffer the hash threads can read without a copy (backed by a SharedArrayBuffer). */
@@ -123,14 +143,22 @@ function parts(data: Buffer): { buf: SharedArrayBuffer; off: number; len: number
 export class ContentHasher {
   private readonly sid = nextSession++;
   private readonly thread = pick(this.sid);
+  /** The worker holding this session's running hash; a replacement (after a crash) has none. */
+  private generation: number | undefined;
 
   chunk(data: Buffer): Promise<string> {
-    return this.thread.request({ op: 'chunk', sid: this.sid, ...parts(data) });
+    return this.send({ op: 'chunk', sid: this.sid, ...parts(data) });
   }
 
   /** The whole-content digest (of every `chunk` so far); ends the session. */
   digest(): Promise<string> {
-    return this.thread.request({ op: 'final', sid: this.sid });
+    return this.send({ op: 'final', sid: this.sid });
+  }
+
+  private send(message: Record<string, unknown>): Promise<string> {
+    const answer = this.thread.request(message, this.generation);
+    this.generation ??= this.thread.generation;
+    return answer;
   }
 
   /** Ends the session without a digest. */
