@@ -9,6 +9,7 @@ describe('loadConfig', () => {
     expect(c.WORKER_CONCURRENCY).toBe(2);
     expect(c.DATABASE_URL).toBeUndefined();
     expect(c.SOURCE_HOST_DENYLIST).toContain('169.254.0.0/16');
+    expect(c.CHUNK_GC_GRACE_SECONDS).toBe(3600);
   });
 
   it('names every bad variable in one error, without echoing values', () => {
@@ -20,6 +21,8 @@ describe('loadConfig', () => {
         DATABASE_URL: 'mysql://root:topsecret@x/y',
         SECRET_KEYS: 'k1:dG9vc2hvcnQ=',
         LOG_LEVEL: 'loud',
+        // Below the floor: uploads re-touch chunks every quarter of the grace.
+        CHUNK_GC_GRACE_SECONDS: '10',
       });
     } catch (e) {
       err = e;
@@ -27,7 +30,14 @@ describe('loadConfig', () => {
     expect(err).toBeInstanceOf(ConfigError);
     const ce = err as ConfigError;
     expect(ce.issues.map((i) => i.field).sort()).toEqual(
-      ['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'SECRET_KEYS', 'WORKER_CONCURRENCY'].sort(),
+      [
+        'CHUNK_GC_GRACE_SECONDS',
+        'DATABASE_URL',
+        'LOG_LEVEL',
+        'PORT',
+        'SECRET_KEYS',
+        'WORKER_CONCURRENCY',
+      ].sort(),
     );
     expect(ce.message).not.toContain('topsecret');
     expect(ce.message).toMatch(/PORT: must be an integer/);

@@ -248,6 +248,12 @@ export const CONFIG_VARS = {
     description: 'Content chunk size for new versions.',
     used_by: ['all'],
   }),
+  CHUNK_GC_GRACE_SECONDS: v({
+    schema: int(60, 30 * 24 * 3600).default(3600),
+    description:
+      'Age before an unreferenced content chunk is deleted by garbage collection; uploads in progress re-touch theirs every quarter of it. Same value for API and workers.',
+    used_by: ['all'],
+  }),
   VERSION_RETENTION: v({
     schema: int(1, 100_000).default(50),
     description: 'File versions kept per file (older ones are pruned, their chunks freed).',

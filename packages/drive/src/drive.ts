@@ -82,6 +82,7 @@ export class Drive {
       chunkStore: overrides.chunkStore ?? createChunkStore(config),
       chunkSizeBytes: config.CHUNK_SIZE_BYTES,
       versionRetention: config.VERSION_RETENTION,
+      gcGraceMs: config.CHUNK_GC_GRACE_SECONDS * 1000,
       ...overrides,
     });
   }
