@@ -24,14 +24,10 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  createLogger,
-  generateSecretKeySpec,
-  loadConfig,
-  newId,
-} from '../../packages/core/src/index.ts';
+import { createLogger, generateSecretKeySpec, loadConfig } from '../../packages/core/src/index.ts';
 import { migrate } from '../../packages/db/src/index.ts';
 import { composeApi } from '../../apps/api/src/index.ts';
+import { createShare, createTenant, createUser } from '../../test/support/factories.ts';
 import { adminQuery } from '../../test/support/pg-admin.ts';
 import { freePort, startSamba, type SambaServer } from '../../test/support/samba.ts';
 
@@ -202,46 +198,9 @@ async function main(): Promise<void> {
     const server = await api.listen(0, '127.0.0.1');
     const base = `http://127.0.0.1:${server.port}/api/v1`;
     const prisma = api.prisma;
-    const tenantId = newId('tnt');
-    const userId = newId('usr');
-    await prisma.tenant.create({ data: { id: tenantId, name: 'Bench' } });
-    await prisma.user.create({
-      data: {
-        id: userId,
-        tenantId,
-        email: 'bench@example.test',
-        displayName: 'Bench',
-        role: 'tenant_admin',
-      },
-    });
-    const shareId = newId('shr');
-    const rootNodeId = newId('fld');
-    await prisma.$transaction(async (tx) => {
-      await tx.share.create({ data: { id: shareId, tenantId, name: 'Bench', ownerId: userId } });
-      await tx.node.create({
-        data: {
-          id: rootNodeId,
-          tenantId,
-          shareId,
-          parentId: null,
-          kind: 'folder',
-          name: '',
-          nameKey: '',
-          liveNameKey: '',
-        },
-      });
-      await tx.share.update({ where: { id: shareId }, data: { rootNodeId } });
-      await tx.shareMember.create({
-        data: {
-          id: newId('mem'),
-          tenantId,
-          shareId,
-          principalType: 'user',
-          principalId: userId,
-          role: 'owner',
-        },
-      });
-    });
+    const tenantId = (await createTenant(prisma, 'Bench')).id;
+    const userId = (await createUser(prisma, tenantId, { role: 'tenant_admin' })).id;
+    const shareId = (await createShare(prisma, tenantId, userId, 'Bench')).id;
     const token = (await api.serviceTokens.issue({ tenantId, userId, name: 'bench' })).token;
     const call = async (method: string, p: string, body?: unknown) => {
       const res = await fetch(`${base}${p}`, {

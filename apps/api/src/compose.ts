@@ -1,8 +1,8 @@
 import type { Express } from 'express';
 import {
-  classifyError,
   retryWithBackoff,
   SecretBox,
+  startupRetry,
   type Config,
   type Logger,
   type SecretKey,
@@ -111,16 +111,7 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
         if (ownsBoss) await boss.start();
         await ensureQueues(boss, queueSettingsFromConfig(config));
       },
-      {
-        maxWaitMs: config.STARTUP_TIMEOUT_SECONDS * 1000,
-        isRetryable: (err) => classifyError(err).action === 'retry',
-        onRetry: (err, attempt, waitMs) =>
-          logger.warn('database not reachable yet; retrying', {
-            attempt,
-            wait_ms: waitMs,
-            reason: classifyError(err).message,
-          }),
-      },
+      startupRetry(config, logger),
     ).catch((err: unknown) => {
       started = undefined;
       throw err;

@@ -9,21 +9,15 @@
  */
 
 import type { ConnectorConfig, SharePointConnectorConfig, SmbConnectorConfig } from '@scaidrive/db';
+import type { components } from '../generated/openapi.js';
 
 // The decrypted configuration drivers receive is defined (and decrypted) in packages/db, which the
 // worker shares.
 export type { ConnectorConfig, SmbConnectorConfig, SharePointConnectorConfig } from '@scaidrive/db';
 export type ConnectorKind = ConnectorConfig['kind'];
 
-/** Error codes a probe may report (the `error` of `POST …/test`). */
-export type TestErrorCode =
-  | 'CONNECTOR_UNREACHABLE'
-  | 'CONNECTOR_AUTH_FAILED'
-  | 'CONNECTOR_SHARE_NOT_FOUND'
-  | 'CONNECTOR_REAUTHORIZE'
-  | 'CONNECTOR_THROTTLED'
-  | 'CONNECTOR_ERROR'
-  | 'TIMEOUT';
+/** Error codes a probe may report: the `error` of `POST …/test`, as the OpenAPI document lists them. */
+export type TestErrorCode = NonNullable<components['schemas']['TestResult']['error']>;
 
 export interface TestOutcome {
   success: boolean;

@@ -194,6 +194,20 @@ function basicFromTimes(t: SetTimesOptions, attributes = 0): Buffer {
   return encodeBasicInfo(times, attributes);
 }
 
+/** QUERY_INFO response (FileAllInformation) of the file at `smbPath` → FileInfo. */
+function fileInfoFromQuery(smbPath: string, message: Buffer): FileInfo {
+  const all = parseAllInfo(parseOutputBuffer(message, 'QUERY_INFO response'));
+  return makeFileInfo(
+    baseName(smbPath),
+    toDisplayPath(smbPath),
+    all.fileAttributes,
+    all.endOfFile,
+    all.allocationSize,
+    all.fileId,
+    all,
+  );
+}
+
 /** CLOSE response with SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB → FileInfo (no file id). */
 function closeInfo(message: Buffer, path: string): FileInfo | undefined {
   if (message.length < 64 + 60) throw protocolError('truncated CLOSE response');
@@ -377,16 +391,7 @@ export class Tree {
       ['QUERY_INFO'],
       [NtStatus.SUCCESS, NtStatus.BUFFER_OVERFLOW],
     );
-    const all = parseAllInfo(parseOutputBuffer(r.middle[0]!.message, 'QUERY_INFO response'));
-    return makeFileInfo(
-      baseName(smbPath),
-      toDisplayPath(smbPath),
-      all.fileAttributes,
-      all.endOfFile,
-      all.allocationSize,
-      all.fileId,
-      all,
-    );
+    return fileInfoFromQuery(smbPath, r.middle[0]!.message);
   }
 
   /** True when the path exists. */
@@ -657,16 +662,7 @@ export class Tree {
       ['QUERY_INFO', 'READ'],
       [NtStatus.SUCCESS, NtStatus.BUFFER_OVERFLOW, NtStatus.END_OF_FILE],
     );
-    const all = parseAllInfo(parseOutputBuffer(r.middle[0]!.message, 'QUERY_INFO response'));
-    const info = makeFileInfo(
-      baseName(smbPath),
-      toDisplayPath(smbPath),
-      all.fileAttributes,
-      all.endOfFile,
-      all.allocationSize,
-      all.fileId,
-      all,
-    );
+    const info = fileInfoFromQuery(smbPath, r.middle[0]!.message);
     const readRes = r.middle[1]!;
     const data =
       readRes.header.status === NtStatus.END_OF_FILE
