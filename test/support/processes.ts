@@ -12,6 +12,8 @@ export interface ChildApp {
   ): Promise<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): void;
+  /** The last `count` log lines, one JSON object per line — for failure messages. */
+  tail(count?: number): string;
 }
 
 const ENTRIES = {
@@ -79,6 +81,7 @@ export function spawnApp(app: keyof typeof ENTRIES, env: Record<string, string>)
     proc,
     logs,
     exited,
+    tail: (count) => tailOf(logs, count),
     kill: (signal = 'SIGTERM') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
     },
@@ -87,10 +90,7 @@ export function spawnApp(app: keyof typeof ENTRIES, env: Record<string, string>)
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => {
-          const tail = logs
-            .slice(-15)
-            .map((l) => JSON.stringify(l))
-            .join('\n');
+          const tail = tailOf(logs);
           reject(new Error(`timed out waiting for a log line; last lines:\n${tail}`));
         }, timeoutMs);
         waiters.push({
@@ -101,10 +101,7 @@ export function spawnApp(app: keyof typeof ENTRIES, env: Record<string, string>)
           },
         });
         void exited.then(({ code, signal }) => {
-          const tail = logs
-            .slice(-15)
-            .map((l) => JSON.stringify(l))
-            .join('\n');
+          const tail = tailOf(logs);
           clearTimeout(t);
           reject(
             new Error(
@@ -115,4 +112,11 @@ export function spawnApp(app: keyof typeof ENTRIES, env: Record<string, string>)
       });
     },
   };
+}
+
+function tailOf(logs: Record<string, unknown>[], count = 15): string {
+  return logs
+    .slice(-count)
+    .map((l) => JSON.stringify(l))
+    .join('\n');
 }

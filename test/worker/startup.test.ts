@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateSecretKeySpec } from '@scaidrive/core';
 import { freePort, migrate, startEmbeddedPostgres, type EmbeddedPostgres } from '@scaidrive/db';
-import { migrationsDir, spawnApp, type ChildApp } from '@scaidrive/testkit';
+import { randomBytes } from 'node:crypto';
+import {
+  adminQuery,
+  migrationsDir,
+  spawnApp,
+  withDatabase,
+  type ChildApp,
+} from '@scaidrive/testkit';
 import { waitUntil } from './fleet-helpers.js';
 
 /**
@@ -14,12 +21,19 @@ import { waitUntil } from './fleet-helpers.js';
 const children: ChildApp[] = [];
 let pgServer: EmbeddedPostgres | undefined;
 let dir: string | undefined;
+let createdDatabase: string | undefined;
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   await Promise.all(children.map((c) => c.exited));
   await pgServer?.stop().catch(() => undefined);
   if (dir) await rm(dir, { recursive: true, force: true });
+  if (createdDatabase) {
+    await adminQuery(
+      process.env.SCAIDRIVE_TEST_ADMIN_URL!,
+      `DROP DATABASE IF EXISTS "${createdDatabase}" WITH (FORCE)`,
+    );
+  }
 });
 
 async function status(url: string): Promise<number> {
@@ -89,7 +103,44 @@ describe('start-up without a reachable database', () => {
       async () => (await status(`http://127.0.0.1:${port}/api/v1/ready`)) === 200,
       90_000,
       'ready',
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; the API's last log lines:\n${child.tail()}`);
+    });
     expect(child.proc.exitCode).toBeNull();
+    // Whatever the retries hit on the way (refused, starting up, database not created yet), none
+    // of it was fatal (the access log's 503s from the readiness polls above are expected).
+    expect(child.logs.filter((l) => l.level === 'error' && l.message !== 'request')).toEqual([]);
   }, 180_000);
+
+  it('api: a database created after the server is up (provisioning race) is waited for, not fatal', async () => {
+    const adminUrl = process.env.SCAIDRIVE_TEST_ADMIN_URL!;
+    const name = `scaidrive_late_${randomBytes(5).toString('hex')}`;
+    const port = await freePort();
+    const child = spawnApp(
+      'api',
+      env(withDatabase(adminUrl, name), { PORT: String(port), STARTUP_TIMEOUT_SECONDS: '120' }),
+    );
+    children.push(child);
+    const retry = await child.waitForLog(
+      (l) => l.message === 'database not reachable yet; retrying',
+      60_000,
+    );
+    expect(retry.reason).toBe('Database does not exist (3D000)');
+    expect(await status(`http://127.0.0.1:${port}/api/v1/ready`)).toBe(503);
+    createdDatabase = name;
+    await adminQuery(
+      adminUrl,
+      `CREATE DATABASE "${name}" TEMPLATE "${process.env.SCAIDRIVE_TEST_TEMPLATE!}"`,
+    );
+    await waitUntil(
+      async () => (await status(`http://127.0.0.1:${port}/api/v1/ready`)) === 200,
+      60_000,
+      'ready',
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; the API's last log lines:\n${child.tail()}`);
+    });
+    expect(child.proc.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+  }, 120_000);
 });

@@ -154,7 +154,7 @@ export const CONFIG_VARS = {
   STARTUP_TIMEOUT_SECONDS: v({
     schema: int(1, 3600).default(120),
     description:
-      'How long a process keeps retrying (with backoff) to reach the database at start-up before it exits with an error; `/ready` answers 503 meanwhile.',
+      'How long a process keeps retrying (with backoff) to reach the database at start-up (refused, starting up, or not created yet) before it exits with an error; `/ready` answers 503 meanwhile.',
     used_by: ['all'],
   }),
   SHUTDOWN_TIMEOUT_SECONDS: v({

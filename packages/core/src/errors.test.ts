@@ -35,6 +35,19 @@ describe('error classification', () => {
       message: 'Internal error',
     });
   });
+
+  it('treats an unreachable, starting or not-yet-created database as transient, bad SQL as not', () => {
+    const pg = (code: string): Error => Object.assign(new Error(`pg ${code}`), { code });
+    for (const code of ['08006', '57P03', '53300', '3D000']) {
+      expect(classifyError(pg(code))).toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        action: 'retry',
+      });
+    }
+    expect(classifyError(pg('3D000')).message).toBe('Database does not exist (3D000)');
+    expect(classifyError(pg('42P01')).action).toBe('fail_job');
+    expect(classifyError(pg('28P01')).action).toBe('fail_job');
+  });
 });
 
 describe('ids', () => {

@@ -206,6 +206,16 @@ export function classifyError(err: unknown): Classification {
     return c;
   }
   const sqlState = findSqlState(err);
+  if (sqlState === '3D000') {
+    // The server is up but the database is not there yet: an operator or init job creating it
+    // after the server starts (and the embedded default between start and CREATE DATABASE) is a
+    // provisioning race, not a bug; the caller's retry budget decides when to give up.
+    return {
+      code: ErrorCode.SERVICE_UNAVAILABLE,
+      action: 'retry',
+      message: 'Database does not exist (3D000)',
+    };
+  }
   if (sqlState && /^(08|57P0[123]|53300)/.test(sqlState)) {
     // Connection exceptions, server starting/shutting down, too many connections: transient.
     return {
