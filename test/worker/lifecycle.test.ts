@@ -408,15 +408,15 @@ describe('long runs', () => {
 });
 
 describe('maintenance', () => {
-  it('schedules share-store garbage collection fleet-wide and runs it on one worker', async () => {
+  it('schedules share-store maintenance fleet-wide and runs it on one worker', async () => {
     const calls: AbortSignal[] = [];
     const w = await startWorker(
       done,
       { SCHEDULER_ENABLED: true },
       {
-        collectGarbage: async (signal) => {
+        maintain: async (signal) => {
           calls.push(signal);
-          return { chunksDeleted: 3, bytesFreed: 300 };
+          return { trashItemsPurged: 1, chunksDeleted: 3, bytesFreed: 300 };
         },
       },
     );

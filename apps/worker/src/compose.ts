@@ -90,7 +90,11 @@ export async function composeWorker(options: ComposeWorkerOptions): Promise<Work
     logger,
     runSync,
     metrics,
-    collectGarbage: (signal) => drive.collectGarbage({ signal }),
+    maintain: async (signal) => {
+      const trash = await drive.expireTrash({ signal });
+      const gc = await drive.collectGarbage({ signal });
+      return { trashItemsPurged: trash.itemsPurged, ...gc };
+    },
     ...(ownsBoss ? { startQueue: async () => void (await boss.start()) } : {}),
   });
   let stopping: Promise<void> | undefined;

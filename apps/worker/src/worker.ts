@@ -18,6 +18,13 @@ import { Reconciler } from './reconciler.js';
 import { Scheduler } from './scheduler.js';
 import { SyncJobHandler } from './sync-job-handler.js';
 
+export interface MaintenanceResult {
+  trashItemsPurged: number;
+  chunksDeleted: number;
+  /** Bytes of chunk content deleted from the chunk store. */
+  bytesFreed: number;
+}
+
 export interface WorkerDeps {
   config: Config;
   prisma: PrismaClient;
@@ -26,8 +33,11 @@ export interface WorkerDeps {
   runSync: SyncRunner;
   /** Starts the queue client (when this worker owns it); retried with backoff at start-up. */
   startQueue?: () => Promise<void>;
-  /** Periodic maintenance (share-store garbage collection); run by one worker at a time. */
-  collectGarbage?: (signal: AbortSignal) => Promise<{ chunksDeleted: number; bytesFreed: number }>;
+  /**
+   * Periodic share-store maintenance (trash expiry, then garbage collection of the chunks nothing
+   * references); run by one worker at a time, every 15 minutes.
+   */
+  maintain?: (signal: AbortSignal) => Promise<MaintenanceResult>;
   metrics?: WorkerMetrics;
   workerId?: string;
 }
@@ -114,13 +124,17 @@ export class Worker {
     if (config.SCHEDULER_ENABLED) {
       await boss.schedule(QUEUE_SCHEDULER_TICK, '* * * * *', null, { tz: 'UTC' });
       await boss.work(QUEUE_SCHEDULER_TICK, { pollingIntervalSeconds: 5 }, () => this.tick());
-      const gc = this.deps.collectGarbage;
-      if (gc) {
+      const maintain = this.deps.maintain;
+      if (maintain) {
         await boss.schedule(QUEUE_DRIVE_GC, '*/15 * * * *', null, { tz: 'UTC' });
         await boss.work(QUEUE_DRIVE_GC, { pollingIntervalSeconds: 5 }, async ([job]) => {
-          const r = await gc(job!.signal);
-          if (r.chunksDeleted)
-            logger.info('garbage collected', { chunks: r.chunksDeleted, bytes: r.bytesFreed });
+          const r = await maintain(job!.signal);
+          if (r.trashItemsPurged || r.chunksDeleted)
+            logger.info('share-store maintenance', {
+              trash_items_purged: r.trashItemsPurged,
+              chunks_deleted: r.chunksDeleted,
+              bytes_freed: r.bytesFreed,
+            });
         });
       }
       if (config.SCHEDULER_TICK_SECONDS < 60) {

@@ -254,6 +254,12 @@ export const CONFIG_VARS = {
       'Age before an unreferenced content chunk is deleted by garbage collection; uploads in progress re-touch theirs every quarter of it. Same value for API and workers.',
     used_by: ['all'],
   }),
+  TRASH_RETENTION_DAYS: v({
+    schema: int(0, 36_500).default(30),
+    description:
+      "Days an item stays in a share's trash before the workers' maintenance job deletes it permanently (its versions and usage are released); `0` keeps the trash forever. The ScaiDrive tenant default is 30.",
+    used_by: ['worker'],
+  }),
   VERSION_RETENTION: v({
     schema: int(1, 100_000).default(50),
     description: 'File versions kept per file (older ones are pruned, their chunks freed).',

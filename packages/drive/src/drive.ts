@@ -10,7 +10,7 @@ import { adoptOrphanChunks, collectGarbage, type GcResult } from './gc.js';
 import { PrincipalService } from './principals.js';
 import { ShareService } from './shares.js';
 import { ShareTree, type ShareTreeOptions } from './share-tree.js';
-import { TreeService } from './tree.js';
+import { TreeService, type TrashExpiryResult } from './tree.js';
 import { ValidationError } from '@scaidrive/core';
 
 export interface DriveOptions {
@@ -27,6 +27,8 @@ export interface DriveOptions {
   versionRetention?: number;
   /** GC grace period for unreferenced chunks (default 1 hour). */
   gcGraceMs?: number;
+  /** TRASH_RETENTION_DAYS: trashed items older than this are purged by `expireTrash` (0 = never; default 30). */
+  trashRetentionDays?: number;
   /** Chunk writes in flight per upload (default 4). */
   writeConcurrency?: number;
   /** Chunk fsync+rename in flight per upload (default 4). */
@@ -34,6 +36,8 @@ export interface DriveOptions {
 }
 
 export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
+/** The ScaiDrive tenant default `trash_retention_days`. */
+export const DEFAULT_TRASH_RETENTION_DAYS = 30;
 
 /** The share store, wired: every service over one database client and one chunk store. */
 export class Drive {
@@ -46,6 +50,7 @@ export class Drive {
   readonly files: FileService;
   readonly acl: AclService;
   readonly gcGraceMs: number;
+  readonly trashRetentionDays: number;
 
   constructor(options: DriveOptions) {
     const db = options.db ?? options.prisma;
@@ -53,6 +58,7 @@ export class Drive {
     this.db = db;
     this.chunkStore = options.chunkStore;
     this.gcGraceMs = options.gcGraceMs ?? DEFAULT_GC_GRACE_MS;
+    this.trashRetentionDays = options.trashRetentionDays ?? DEFAULT_TRASH_RETENTION_DAYS;
     this.permissions = new PermissionService(db);
     this.principals = new PrincipalService(db);
     this.shares = new ShareService(db);
@@ -83,6 +89,7 @@ export class Drive {
       chunkSizeBytes: config.CHUNK_SIZE_BYTES,
       versionRetention: config.VERSION_RETENTION,
       gcGraceMs: config.CHUNK_GC_GRACE_SECONDS * 1000,
+      trashRetentionDays: config.TRASH_RETENTION_DAYS,
       ...overrides,
     });
   }
@@ -129,6 +136,22 @@ export class Drive {
     options: { signal?: AbortSignal; batchSize?: number } = {},
   ): Promise<GcResult> {
     return collectGarbage(this.db, this.chunkStore, { graceMs: this.gcGraceMs, ...options });
+  }
+
+  /**
+   * Deletes permanently what has been in the trash longer than the retention (nothing when it is
+   * 0). Run by the workers' maintenance job before `collectGarbage`, which then frees the chunks.
+   */
+  async expireTrash(
+    options: { signal?: AbortSignal; batchSize?: number; now?: Date } = {},
+  ): Promise<TrashExpiryResult> {
+    if (this.trashRetentionDays === 0) return { itemsPurged: 0, bytesFreed: 0 };
+    const now = options.now ?? new Date();
+    return this.tree.expireTrash({
+      deletedBefore: new Date(now.getTime() - this.trashRetentionDays * 24 * 3600 * 1000),
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   /** Registers stored chunks the database does not know, so GC can take them (audit/repair). */

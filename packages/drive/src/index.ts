@@ -25,7 +25,7 @@ export {
   type ShareMemberInfo,
   type ShareType,
 } from './shares.js';
-export { TreeService, type FolderRef, type ListOptions } from './tree.js';
+export { TreeService, type FolderRef, type ListOptions, type TrashExpiryResult } from './tree.js';
 export {
   FileService,
   EMPTY_SHA256,

@@ -31,6 +31,12 @@ export interface ListOptions {
   offset?: number;
 }
 
+export interface TrashExpiryResult {
+  /** Trashed items (with everything trashed below them) deleted permanently. */
+  itemsPurged: number;
+  bytesFreed: number;
+}
+
 export interface TreeServiceOptions {
   chunkStore: ChunkStore;
   gcGraceMs: number;
@@ -377,11 +383,18 @@ export class TreeService {
    * Permanently deletes a trashed item and everything below it: versions are released (their
    * chunks become garbage unless shared) and the bytes leave the share's usage.
    */
-  async purge(tenantId: string, nodeId: string): Promise<{ bytesFreed: number }> {
+  async purge(
+    tenantId: string,
+    nodeId: string,
+    options: { deletedBefore?: Date } = {},
+  ): Promise<{ bytesFreed: number }> {
     return inTx(this.prisma, async (tx) => {
       const { node } = await lockNodeForUpdate(tx, tenantId, nodeId, { allowTrashed: true });
       if (node.deletedAt === null)
         throw new PreconditionFailedError('Only items in the trash can be deleted permanently');
+      // Checked under the lock: restored and trashed again since the expiry looked is not due.
+      if (options.deletedBefore && !(node.deletedAt < options.deletedBefore))
+        throw new PreconditionFailedError('Not due for expiry');
       const sub = await tx.$queryRawUnsafe<{ id: string }[]>(
         `WITH RECURSIVE sub AS (
            SELECT id FROM nodes WHERE id = $1
@@ -416,6 +429,52 @@ export class TreeService {
       });
       return { bytesFreed: freed };
     });
+  }
+
+  /**
+   * Purges every trashed item (a trash root: what a user or a sync deleted, with what went to the
+   * trash with it) deleted before `deletedBefore`, oldest first, one transaction per item. An item
+   * restored or purged meanwhile is left alone. Walks share by share so each lookup is a range of
+   * the (tenant, share, deleted_at) index, not a scan of every node.
+   */
+  async expireTrash(options: {
+    deletedBefore: Date;
+    batchSize?: number;
+    signal?: AbortSignal;
+  }): Promise<TrashExpiryResult> {
+    const batchSize = options.batchSize ?? 100;
+    const result: TrashExpiryResult = { itemsPurged: 0, bytesFreed: 0 };
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const due = await this.prisma.$queryRawUnsafe<{ id: string; tenant_id: string }[]>(
+        `SELECT n.id, n.tenant_id FROM shares s
+           CROSS JOIN LATERAL (
+             SELECT id, tenant_id, deleted_at FROM nodes
+              WHERE tenant_id = s.tenant_id AND share_id = s.id
+                AND deleted_at < $1::timestamptz AND trash_root
+              ORDER BY deleted_at LIMIT $2) n
+          ORDER BY n.deleted_at LIMIT $2`,
+        options.deletedBefore,
+        batchSize,
+      );
+      let purged = 0;
+      for (const item of due) {
+        options.signal?.throwIfAborted();
+        try {
+          const { bytesFreed } = await this.purge(item.tenant_id, item.id, {
+            deletedBefore: options.deletedBefore,
+          });
+          result.itemsPurged += 1;
+          result.bytesFreed += bytesFreed;
+          purged += 1;
+        } catch (err) {
+          // Restored, purged by hand or taken away with its trashed parent since the lookup.
+          if (err instanceof ItemNotFoundError || err instanceof PreconditionFailedError) continue;
+          throw err;
+        }
+      }
+      if (due.length < batchSize || purged === 0) return result;
+    }
   }
 
   /** Sets a node's content modification time (no new version). */
