@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -483,5 +483,62 @@ describe('change feed and share lifecycle', () => {
     expectError(await h.http.get(`/api/v1/shares/${s.body.id}`).set(owner.auth), 404, 'NOT_FOUND');
     const restored = await h.http.post(`/api/v1/shares/${s.body.id}/restore`).set(owner.auth);
     expect(restored.body).toMatchObject({ is_deleted: false });
+  });
+});
+
+describe('a download that fails after its headers were sent', () => {
+  it('is cut short (never a complete-looking response), logged, and the API carries on', async () => {
+    const chunk = 64 * 1024;
+    const data = bytes(chunk * 3, 77);
+    const up = await upload(rootId, 'torn.bin', data);
+    expect(up.status).toBe(201);
+    // The middle chunk's bytes vanish from the store (disk fault, bad restore).
+    const middle = sha256(data.subarray(chunk, chunk * 2));
+    const files = (await readdir(blobDir, { recursive: true })) as string[];
+    const blob = files.find((f) => path.basename(f) === middle);
+    expect(blob).toBeDefined();
+    await rm(path.join(blobDir, blob!));
+
+    const outcome = await new Promise<{
+      status: number;
+      length: string;
+      got: number;
+      error: boolean;
+    }>((resolve) => {
+      const req = http.get(
+        `http://127.0.0.1:${port}/api/v1/files/${up.body.id}/content`,
+        { headers: admin },
+        (res) => {
+          let got = 0;
+          res.on('data', (c: Buffer) => (got += c.length));
+          const done = (error: boolean) =>
+            resolve({
+              status: res.statusCode ?? 0,
+              length: String(res.headers['content-length']),
+              got,
+              error,
+            });
+          res.on('end', () => done(false));
+          res.on('error', () => done(true));
+          res.on('aborted', () => done(true));
+        },
+      );
+      req.on('error', () => resolve({ status: 0, length: '', got: 0, error: true }));
+    });
+    expect(outcome.status).toBe(200);
+    expect(outcome.length).toBe(String(data.length));
+    expect(outcome.error).toBe(true);
+    expect(outcome.got).toBeLessThan(data.length);
+    // The socket is torn down first; the handler's log line follows.
+    let logged: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && !logged; i++) {
+      logged = h.logs.lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.message === 'download failed mid-stream');
+      if (!logged) await new Promise((r) => setTimeout(r, 50));
+    }
+    // A chunk missing from the store is an operator's problem: logged as an error.
+    expect(logged).toMatchObject({ level: 'error' });
+    expect((await h.http.get(`/api/v1/files/${up.body.id}`).set(admin)).status).toBe(200);
   });
 });

@@ -5,6 +5,7 @@ import type { Authenticator } from './auth/authenticator.js';
 import { authenticate } from './auth/middleware.js';
 import { errorHandler, notFoundHandler } from './errors/handler.js';
 import type { Lifecycle, ReadinessCheck } from './health/readiness.js';
+import type { InFlightRequests } from './http/in-flight.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { requestContext } from './http/request-context.js';
 import { publicOperations, type OpenApiDocument } from './openapi/assemble.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   /** Validate every response against the document (tests). */
   validateResponses?: boolean;
   version?: string;
+  /** Counts unfinished requests so a graceful stop can wait for them. */
+  inFlight?: InFlightRequests;
 }
 
 /** The Express application; no I/O happens here (the composition root builds the dependencies). */
@@ -42,6 +45,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  if (deps.inFlight) app.use(deps.inFlight.middleware());
   app.use(requestContext(deps.logger));
   app.use(helmet());
   app.use(

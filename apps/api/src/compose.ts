@@ -32,6 +32,7 @@ import { SyncJobQueries } from './services/jobs.js';
 import { SharePointAuthService } from './services/sharepoint-auth.js';
 import { SyncRequestService } from './services/sync-requests.js';
 import { assembleOpenApi } from './openapi/assemble.js';
+import { InFlightRequests } from './http/in-flight.js';
 import { listen, type RunningServer } from './server.js';
 import { API_VERSION } from './version.js';
 
@@ -171,6 +172,7 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
     driveModule(drive),
     ...(options.extraModules?.(ctx) ?? []),
   ];
+  const inFlight = new InFlightRequests();
   const app = createApp({
     logger,
     authenticator: new Authenticator(verifiers),
@@ -182,6 +184,7 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     validateResponses: options.validateResponses ?? false,
     version: API_VERSION,
+    inFlight,
   });
 
   let server: RunningServer | undefined;
@@ -204,8 +207,14 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
       stopping ??= (async () => {
         lifecycle.shuttingDown = true;
         const budgetMs = config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
-        logger.info('api stopping');
-        if (server) await server.close(Math.max(1000, budgetMs - 3000));
+        const deadline = Date.now() + Math.max(1000, budgetMs - 3000);
+        logger.info('api stopping', { requests_in_flight: inFlight.size });
+        if (server) await server.close(deadline - Date.now());
+        // Handlers of clients that went away are still running; the pools stay open for them.
+        if (!(await inFlight.drained(Math.max(0, deadline - Date.now()))))
+          logger.warn('requests still running at the shutdown deadline; stopping anyway', {
+            requests_in_flight: inFlight.size,
+          });
         if (ownsBoss) await boss.stop({ graceful: true, timeout: 2000 }).catch(() => undefined);
         if (ownsPrisma) await prisma.$disconnect().catch(() => undefined);
         logger.info('api stopped');

@@ -160,10 +160,16 @@ export function mapError(err: unknown): Mapped {
 }
 
 export function errorHandler(fallbackLogger: Logger): ErrorRequestHandler {
-  return (err, req, res, next) => {
-    if (res.headersSent) return next(err);
-    const m = mapError(err);
+  return (err, req, res, _next) => {
     const log = req.log ?? fallbackLogger;
+    if (res.headersSent) {
+      // Too late for an error envelope (e.g. a download failed midway): cut the response so the
+      // client sees a truncated transfer, never a complete-looking one.
+      log.warn('response aborted after its headers were sent', { code: mapError(err).code });
+      res.destroy();
+      return;
+    }
+    const m = mapError(err);
     if (m.severe) {
       const validatorDetails = (err as { errors?: unknown })?.errors;
       log.error('request failed', {
