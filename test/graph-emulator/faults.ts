@@ -36,6 +36,11 @@ export interface FaultRule {
   drop?: boolean;
   /** Process the request fully, then close the connection instead of answering (lost response). */
   dropResponse?: boolean;
+  /**
+   * Send the real answer's headers and only this many bytes of its body, then close the
+   * connection (a connection lost mid-download).
+   */
+  cutAfterBytes?: number;
   /** Delay the (real or faulty) answer by this much. */
   delayMs?: number;
   /** How many matching requests the rule hits (default: unlimited). */
@@ -55,6 +60,8 @@ export interface RequestLogEntry {
   status: number;
   remoteAddress: string;
   localAddress: string;
+  /** The request's `Range` header, if any. */
+  range?: string;
   /** The request carried `Authorization: Bearer …`. */
   bearer: boolean;
   userAgent: string;

@@ -122,6 +122,7 @@ export async function startGraphEmulator(
         userAgent: String(req.headers['user-agent'] ?? ''),
         durationMs: 0,
       };
+      if (typeof req.headers.range === 'string') entry.range = req.headers.range;
       requests.push(entry);
       res.on('close', () => {
         entry.status = res.headersSent ? res.statusCode : 0;
@@ -176,6 +177,10 @@ export async function startGraphEmulator(
           };
           res.writeHead = kill as typeof res.writeHead;
           res.end = kill as typeof res.end;
+        }
+        if (fault?.cutAfterBytes !== undefined) {
+          entry.fault = `cut:${fault.cutAfterBytes}`;
+          cutBodyAfter(req, res, fault.cutAfterBytes);
         }
         await serve(req, res, url);
       } catch (e) {
@@ -246,4 +251,33 @@ export async function startGraphEmulator(
       }
     },
   };
+}
+
+/** Lets the first `limit` body bytes of the answer through, then destroys the socket. */
+function cutBodyAfter(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  let left = limit;
+  const write = res.write.bind(res) as (chunk: Buffer) => boolean;
+  const pass = (chunk: unknown): Buffer | null => {
+    if (chunk === undefined || chunk === null || typeof chunk === 'function') return null;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    const part = buf.subarray(0, Math.max(0, left));
+    left -= part.length;
+    return part;
+  };
+  const cut = (): void => {
+    res.flushHeaders();
+    setTimeout(() => req.socket.destroy(), 50);
+  };
+  res.write = ((chunk: unknown) => {
+    const part = pass(chunk);
+    if (part?.length) write(part);
+    if (left <= 0) cut();
+    return true;
+  }) as typeof res.write;
+  res.end = ((chunk?: unknown) => {
+    const part = pass(chunk);
+    if (part?.length) write(part);
+    cut();
+    return res;
+  }) as typeof res.end;
 }

@@ -2,7 +2,9 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { CursorExpiredError } from '@scaidrive/sync';
+import { classifyError } from '@scaidrive/core';
 import {
+  MAX_DOWNLOAD_RESUMES,
   quickXorHash,
   probeSharePoint,
   searchGroups,
@@ -187,6 +189,68 @@ describe('reads', () => {
     const src = fx.source();
     const r = await src.read('Read/corrupt.txt');
     await expect(readAll(r.stream)).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+  });
+
+  it('resumes a download cut midway where it stopped (Range), instead of starting over', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    fx.emu.model.putFile(fx.driveId, 'Read/long.bin', data);
+    const src = fx.source();
+    await src.stat('Read/long.bin'); // warm up: the read below is the download alone
+    const before = fx.emu.requests.length;
+    const off = [fx.emu.addFault({ routes: ['download'], cutAfterBytes: 1_000_000, count: 1 })];
+    try {
+      const r = await src.read('Read/long.bin');
+      off.push(fx.emu.addFault({ routes: ['download'], cutAfterBytes: 700_000, count: 1 }));
+      expect((await readAll(r.stream)).equals(data)).toBe(true);
+    } finally {
+      for (const o of off) o();
+    }
+    const downloads = fx.emu.requests.slice(before).filter((q) => q.route === 'download');
+    expect(downloads.map((q) => q.fault ?? 'ok')).toEqual(['cut:1000000', 'cut:700000', 'ok']);
+    expect(src.stats.downloadResumes).toBe(2);
+    // Only what was missing was fetched again: the bytes on the wire add up to the file once.
+    const ranges = downloads.map((q) => q.range ?? null);
+    expect(ranges[0]).toBeNull();
+    const first = Number(/^bytes=(\d+)-$/.exec(ranges[1] ?? '')?.[1]);
+    const second = Number(/^bytes=(\d+)-$/.exec(ranges[2] ?? '')?.[1]);
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(1_000_000);
+    expect(second).toBeGreaterThan(first);
+    expect(second).toBeLessThanOrEqual(first + 700_000);
+  });
+
+  it('does not splice a resumed download onto content that changed meanwhile', async () => {
+    const v1 = randomBytes(2 * 1024 * 1024);
+    fx.emu.model.putFile(fx.driveId, 'Read/swapped.bin', v1);
+    const src = fx.source();
+    const off = fx.emu.addFault({ routes: ['download'], cutAfterBytes: 500_000, count: 1 });
+    try {
+      const r = await src.read('Read/swapped.bin');
+      // The file is replaced while the first connection is being cut.
+      fx.emu.model.putFile(fx.driveId, 'Read/swapped.bin', randomBytes(2 * 1024 * 1024));
+      await expect(readAll(r.stream)).rejects.toMatchObject({ code: 'ITEM_CHANGED_DURING_READ' });
+    } finally {
+      off();
+    }
+  });
+
+  it('gives up after a bounded number of resumes and reports the network failure', async () => {
+    const data = randomBytes(1024 * 1024);
+    fx.emu.model.putFile(fx.driveId, 'Read/flaky.bin', data);
+    const src = fx.source();
+    const off = fx.emu.addFault({ routes: ['download'], cutAfterBytes: 10_000 });
+    try {
+      const r = await src.read('Read/flaky.bin');
+      const err = await readAll(r.stream).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).not.toBeNull();
+      expect(classifyError(err).action).toBe('retry');
+      expect(src.stats.downloadResumes).toBe(MAX_DOWNLOAD_RESUMES);
+    } finally {
+      off();
+    }
   });
 
   it('a file changed since it was listed is reported as changed-during-read', async () => {

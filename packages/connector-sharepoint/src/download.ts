@@ -1,21 +1,32 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { ErrorCode, ItemError } from '@scaidrive/core';
+import { CancelledError, ErrorCode, ItemError, classifyError } from '@scaidrive/core';
 import type { Entry, ReadResult } from '@scaidrive/sync';
 import type { SpContext } from './context.js';
 import { graphError, readGraphFailure } from './errors.js';
+import { sleep } from './pacer.js';
 import { QuickXorHash } from './quickxor.js';
+
+/** Mid-stream resumes per download before the failure is handed to the engine's retry. */
+export const MAX_DOWNLOAD_RESUMES = 5;
 
 /**
  * Downloads through the pre-authorised `@microsoft.graph.downloadUrl` (no bearer token: the URL
  * is on the SharePoint host and carries its own `tempauth`), verifying size and quickXorHash
- * against the entry as the bytes stream through.
+ * against the entry as the bytes stream through. A connection lost midway is resumed where it
+ * stopped (`Range: bytes=N-`, the same eTag required), so a long download does not start over;
+ * the whole-file hash still covers every byte.
  */
 export async function openDownload(
   ctx: SpContext,
   url: string,
   entry: Entry,
-  opts: { signal?: AbortSignal; stale: boolean; what: string },
+  opts: {
+    signal?: AbortSignal;
+    stale: boolean;
+    what: string;
+    /** Called before each resume, with the offset it resumes at. */
+    onResume?: (offset: number) => void;
+  },
 ): Promise<ReadResult | 'stale-url'> {
   const res = await ctx.transport.fetchPreauthorized(url, {
     kind: 'download',
@@ -26,10 +37,67 @@ export async function openDownload(
     return 'stale-url';
   }
   if (!res.ok || !res.body) throw graphError(await readGraphFailure(res), opts.what);
-  const source = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+  const source = Readable.from(resumingBody(ctx, url, res, opts), { objectMode: false });
   const verify = new VerifyStream(entry, opts.stale, opts.what);
   source.on('error', (e) => verify.destroy(e));
   return { stream: source.pipe(verify), entry };
+}
+
+async function* resumingBody(
+  ctx: SpContext,
+  url: string,
+  first: Response,
+  opts: { signal?: AbortSignal; what: string; onResume?: (offset: number) => void },
+): AsyncGenerator<Uint8Array> {
+  const eTag = first.headers.get('etag');
+  let res = first;
+  let received = 0;
+  for (let resumes = 0; ; resumes++) {
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        received += chunk.byteLength;
+        yield chunk;
+      }
+      return;
+    } catch (err) {
+      if (opts.signal?.aborted) throw new CancelledError();
+      if (resumes >= MAX_DOWNLOAD_RESUMES || classifyError(err).action !== 'retry') throw err;
+      opts.onResume?.(received);
+      await sleep(ctx.transport.pacer.failed(), opts.signal);
+      res = await resumeAt(ctx, url, received, eTag, opts);
+    }
+  }
+}
+
+/** The rest of the content from `offset`, or an error saying why it cannot be had. */
+async function resumeAt(
+  ctx: SpContext,
+  url: string,
+  offset: number,
+  eTag: string | null,
+  opts: { signal?: AbortSignal; what: string },
+): Promise<Response> {
+  const res = await ctx.transport.fetchPreauthorized(url, {
+    kind: 'download',
+    signal: opts.signal,
+    headers: { range: `bytes=${offset}-` },
+  });
+  const range = /^bytes (\d+)-\d+\/\d+$/.exec(res.headers.get('content-range') ?? '');
+  const sameContent = !eTag || res.headers.get('etag') === eTag;
+  if (res.status === 206 && range && Number(range[1]) === offset && sameContent && res.body)
+    return res;
+  await res.body?.cancel().catch(() => undefined);
+  if (res.status === 206 || res.status === 200 || res.status === 416)
+    throw new ItemError(
+      ErrorCode.ITEM_CHANGED_DURING_READ,
+      `${opts.what} changed on SharePoint while it was being downloaded`,
+    );
+  if (res.status === 401 || res.status === 403 || res.status === 404)
+    throw new ItemError(
+      ErrorCode.ITEM_CHANGED_DURING_READ,
+      `${opts.what}: the download link expired or the file went away midway; it is read again on the next run`,
+    );
+  throw graphError(await readGraphFailure(res), opts.what);
 }
 
 /** Passes bytes through, then fails the stream if size or quickXorHash differ from the entry. */

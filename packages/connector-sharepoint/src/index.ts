@@ -53,4 +53,5 @@ export {
   type SharePointSourceEvents,
 } from './source.js';
 export { SIMPLE_UPLOAD_MAX, FRAGMENT_UNIT } from './upload.js';
+export { MAX_DOWNLOAD_RESUMES } from './download.js';
 export { CONNECTOR_VERSION } from './version.js';

@@ -91,8 +91,16 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
   readonly auth?: SharePointAuth;
   private loc?: Promise<SpContext>;
   /** Counters for job metrics. */
-  readonly stats = { throttleEvents: 0, throttleWaitMs: 0, unmappedGrants: 0, serverModified: 0 };
+  readonly stats = {
+    throttleEvents: 0,
+    throttleWaitMs: 0,
+    unmappedGrants: 0,
+    serverModified: 0,
+    /** Downloads continued where a lost connection left them. */
+    downloadResumes: 0,
+  };
   private readonly offThrottle: () => void;
+  private readonly countResume = (): void => void this.stats.downloadResumes++;
 
   constructor(
     readonly config: SharePointSourceConfig,
@@ -202,6 +210,7 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
         signal,
         stale: true,
         what,
+        onResume: this.countResume,
       });
       if (r !== 'stale-url') return r;
     }
@@ -214,7 +223,12 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
       throw new AppError(ErrorCode.PROTOCOL_ERROR, `${what}: SharePoint gave no download URL`, {
         action: 'skip_item',
       });
-    const r = await openDownload(ctx, url, entry, { signal, stale: false, what });
+    const r = await openDownload(ctx, url, entry, {
+      signal,
+      stale: false,
+      what,
+      onResume: this.countResume,
+    });
     if (r === 'stale-url')
       throw new ItemError(
         ErrorCode.ITEM_NOT_FOUND,
@@ -504,6 +518,7 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
       signal,
       stale: false,
       what: `version ${versionId} of "${path}"`,
+      onResume: this.countResume,
     });
     if (r === 'stale-url')
       throw new ItemError(
