@@ -499,6 +499,56 @@ describe('sessions', () => {
     expect(pool.size).toBe(1); // `src` still holds it
   });
 
+  it('resumes a read cut by a server restart where it stopped', async () => {
+    const data = randomBytes(48 << 20);
+    writeFileSync(`${root()}/resume.bin`, data);
+    chownSync(`${root()}/resume.bin`, samba.user.uid, 100);
+    const before = src.stats.readResumes;
+    const r = await src.read('resume.bin');
+    const hash = createHash('sha256');
+    let got = 0;
+    let cut = false;
+    for await (const c of r.stream) {
+      hash.update(c as Buffer);
+      got += (c as Buffer).length;
+      if (!cut && got >= 8 << 20) {
+        cut = true;
+        await samba.kill();
+        setTimeout(() => void samba.start(), 500);
+      }
+    }
+    expect(got).toBe(data.length);
+    expect(hash.digest('hex')).toBe(sha(data));
+    expect(src.stats.readResumes).toBe(before + 1);
+  }, 90_000);
+
+  it('does not splice a resumed read onto a file that changed while the server was away', async () => {
+    const data = randomBytes(32 << 20);
+    const file = `${root()}/swapped.bin`;
+    writeFileSync(file, data);
+    chownSync(file, samba.user.uid, 100);
+    const r = await src.read('swapped.bin');
+    let got = 0;
+    const err = await (async () => {
+      try {
+        for await (const c of r.stream) {
+          got += (c as Buffer).length;
+          if (got >= 4 << 20 && got - (c as Buffer).length < 4 << 20) {
+            await samba.kill();
+            writeFileSync(file, randomBytes(32 << 20));
+            setTimeout(() => void samba.start(), 300);
+          }
+        }
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe(ErrorCode.ITEM_CHANGED_DURING_READ);
+    expect(got).toBeLessThan(data.length);
+  }, 90_000);
+
   it('fails with typed errors for bad credentials, shares and hosts', async () => {
     await expect(
       createSmbSource({ ...config, id: newId('cnn'), password: 'wrong-Password-1' }, { pool }),

@@ -6,7 +6,9 @@ import {
   CancelledError,
   ErrorCode,
   ItemError,
+  classifyError,
   joinPath,
+  retryWithBackoff,
   parentPath,
   splitPath,
 } from '@scaidrive/core';
@@ -64,6 +66,10 @@ export async function createSmbSource(
 }
 
 const SMALL_FILE_BYTES = 1024 * 1024;
+/** Mid-file resumes per read before the failure is handed to the engine's retry. */
+export const MAX_READ_RESUMES = 3;
+/** How long a resume waits for the server to come back. */
+const RESUME_WAIT_MS = 30_000;
 
 function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError();
@@ -85,6 +91,8 @@ function checkAbort(signal: AbortSignal | undefined): void {
 export class SmbSource implements FileTree {
   readonly label = 'smb';
   readonly capabilities: TreeCapabilities;
+  /** Reads continued where a lost connection left them. */
+  readonly stats = { readResumes: 0 };
   private closed = false;
   private readonly small: number;
   private readonly staleMs: number;
@@ -184,7 +192,9 @@ export class SmbSource implements FileTree {
         rest.destroy();
         throw toSmbError(err, { op: 'read', path: rel });
       }
-      stream = Readable.from(concat(first.data, rest), { objectMode: false });
+      stream = Readable.from(this.resumingRead(rel, entry, first.data, rest, signal), {
+        objectMode: false,
+      });
     }
     if (signal) {
       const onAbort = () => stream.destroy(new CancelledError());
@@ -192,6 +202,68 @@ export class SmbSource implements FileTree {
       stream.once('close', () => signal.removeEventListener('abort', onAbort));
     }
     return { stream, entry };
+  }
+
+  /**
+   * The first bytes, then the rest of the file; a connection lost midway (smbd restart, network
+   * drop) is resumed at the offset reached once the session is back — if the file is still the
+   * one being read (same id, change and write times, size), else the read fails as changed.
+   */
+  private async *resumingRead(
+    rel: RelPath,
+    entry: Entry,
+    head: Buffer,
+    opened: Readable,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<Buffer> {
+    let rest = opened;
+    try {
+      yield head;
+      let offset = head.length;
+      for (let resumes = 0; ; resumes++) {
+        try {
+          for await (const chunk of rest) {
+            offset += (chunk as Buffer).length;
+            yield chunk as Buffer;
+          }
+          return;
+        } catch (err) {
+          rest.destroy();
+          const failure = toSmbError(err, { op: 'read', path: rel });
+          if (signal?.aborted) throw new CancelledError();
+          if (resumes >= MAX_READ_RESUMES || classifyError(failure).action !== 'retry')
+            throw failure;
+          this.stats.readResumes++;
+          rest = await this.reopenAt(rel, entry, offset, signal);
+        }
+      }
+    } finally {
+      rest.destroy();
+    }
+  }
+
+  private async reopenAt(
+    rel: RelPath,
+    entry: Entry,
+    offset: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Readable> {
+    // The client reconnects on the next request; while the server is still away that fails as
+    // unreachable, so keep asking (with backoff) for a bounded time.
+    const info = await retryWithBackoff(() => this.statInfo(rel), {
+      maxWaitMs: RESUME_WAIT_MS,
+      isRetryable: (e) => classifyError(e).action === 'retry',
+      ...(signal ? { signal } : {}),
+    });
+    const now = info ? toEntry(info, entry.path) : null;
+    if (!now || now.version !== entry.version || now.size !== entry.size)
+      throw new ItemError(
+        ErrorCode.ITEM_CHANGED_DURING_READ,
+        `"${rel}" changed on the SMB share while it was being read`,
+      );
+    const rest = this.lease.tree.createReadStream(this.full(rel), { start: offset });
+    await Promise.race([once(rest, 'open'), once(rest, 'error').then(([e]) => Promise.reject(e))]);
+    return rest;
   }
 
   async write(rel: RelPath, content: Readable, options: WriteOptions): Promise<Entry> {
@@ -383,15 +455,6 @@ export class SmbSource implements FileTree {
     if (this.closed) return;
     this.closed = true;
     await this.lease.release();
-  }
-}
-
-async function* concat(head: Buffer, rest: Readable): AsyncGenerator<Buffer> {
-  try {
-    yield head;
-    for await (const chunk of rest) yield chunk as Buffer;
-  } finally {
-    rest.destroy();
   }
 }
 
