@@ -132,7 +132,8 @@ describe('folders and names', () => {
       ['a/b', '"/"'],
       ['..', 'not a valid name'],
       ['.', 'not a valid name'],
-      ['nul\u0000here', 'control character'],
+      ['nul\u0000here', 'NUL character'],
+      ['bell\u0007here', 'control character'],
       ['x'.repeat(300), 'longer than 255'],
     ]) {
       const res = await h.http.post('/api/v1/folders').set(admin).send({ share_id: shareId, name });

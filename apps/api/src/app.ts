@@ -7,6 +7,7 @@ import { errorHandler, notFoundHandler } from './errors/handler.js';
 import type { Lifecycle, ReadinessCheck } from './health/readiness.js';
 import type { InFlightRequests } from './http/in-flight.js';
 import { RateLimiter } from './http/rate-limit.js';
+import { textGuard } from './http/text-guard.js';
 import { requestContext } from './http/request-context.js';
 import { publicOperations, type OpenApiDocument } from './openapi/assemble.js';
 import { openApiRouter } from './openapi/router.js';
@@ -56,6 +57,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(express.text({ limit: deps.bodyLimit, type: 'text/csv' }));
+  app.use(textGuard());
 
   const api = express.Router();
   api.use(authenticate(deps.authenticator, publicOperations(deps.openapi, '')));
