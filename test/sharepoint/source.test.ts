@@ -263,6 +263,47 @@ describe('reads', () => {
   });
 });
 
+describe('reads with short-lived download links', () => {
+  let short: SpFixture;
+  beforeAll(async () => {
+    short = await startSharePointFixture({ downloadUrlLifetimeMs: 1500 });
+  });
+  afterAll(async () => {
+    await short?.close();
+    expect(short?.guard.violations ?? []).toEqual([]);
+  });
+
+  it('gets a fresh link from Graph when the one being resumed has expired', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    short.emu.model.putFile(short.driveId, 'Read/expiring.bin', data);
+    const src = short.source();
+    const off = [
+      short.emu.addFault({ routes: ['download'], cutAfterBytes: 400_000, count: 1 }),
+      // The resume arrives after the link's lifetime: the SharePoint host answers 401.
+      short.emu.addFault({ routes: ['download'], delayMs: 2000, count: 1 }),
+    ];
+    const before = short.emu.requests.length;
+    try {
+      const r = await src.read('Read/expiring.bin');
+      expect((await readAll(r.stream)).equals(data)).toBe(true);
+    } finally {
+      for (const o of off) o();
+    }
+    const calls = short.emu.requests
+      .slice(before)
+      .filter((q) => q.route === 'download' || q.route === 'item')
+      .map((q) => `${q.route}:${q.status}${q.range ? ` ${q.range}` : ''}`);
+    // The download, its resume refused (expired link), one item lookup for a fresh link, the
+    // resume from the same offset.
+    expect(calls.slice(calls.indexOf('download:200'))).toEqual([
+      'download:200',
+      'download:401 bytes=400000-',
+      'item:200',
+      'download:206 bytes=400000-',
+    ]);
+  });
+});
+
 describe('writes', () => {
   it('uploads a small file with a simple PUT and sets its modification time', async () => {
     const src = fx.source();

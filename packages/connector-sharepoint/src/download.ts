@@ -26,6 +26,7 @@ export async function openDownload(
     what: string;
     /** Called before each resume, with the offset it resumes at. */
     onResume?: (offset: number) => void;
+    refreshUrl?: () => Promise<string | null>;
   },
 ): Promise<ReadResult | 'stale-url'> {
   const res = await ctx.transport.fetchPreauthorized(url, {
@@ -43,13 +44,25 @@ export async function openDownload(
   return { stream: source.pipe(verify), entry };
 }
 
+interface ResumeOptions {
+  signal?: AbortSignal;
+  what: string;
+  onResume?: (offset: number) => void;
+  /**
+   * A fresh download URL for the same item (its `tempauth` expires after about an hour), or null
+   * when the item is gone; without it an expired link ends the read as changed.
+   */
+  refreshUrl?: () => Promise<string | null>;
+}
+
 async function* resumingBody(
   ctx: SpContext,
-  url: string,
+  firstUrl: string,
   first: Response,
-  opts: { signal?: AbortSignal; what: string; onResume?: (offset: number) => void },
+  opts: ResumeOptions,
 ): AsyncGenerator<Uint8Array> {
   const eTag = first.headers.get('etag');
+  const link = { url: firstUrl, refreshed: false };
   let res = first;
   let received = 0;
   for (let resumes = 0; ; resumes++) {
@@ -64,7 +77,7 @@ async function* resumingBody(
       if (resumes >= MAX_DOWNLOAD_RESUMES || classifyError(err).action !== 'retry') throw err;
       opts.onResume?.(received);
       await sleep(ctx.transport.pacer.failed(), opts.signal);
-      res = await resumeAt(ctx, url, received, eTag, opts);
+      res = await resumeAt(ctx, link, received, eTag, opts);
     }
   }
 }
@@ -72,12 +85,12 @@ async function* resumingBody(
 /** The rest of the content from `offset`, or an error saying why it cannot be had. */
 async function resumeAt(
   ctx: SpContext,
-  url: string,
+  link: { url: string; refreshed: boolean },
   offset: number,
   eTag: string | null,
-  opts: { signal?: AbortSignal; what: string },
+  opts: ResumeOptions,
 ): Promise<Response> {
-  const res = await ctx.transport.fetchPreauthorized(url, {
+  const res = await ctx.transport.fetchPreauthorized(link.url, {
     kind: 'download',
     signal: opts.signal,
     headers: { range: `bytes=${offset}-` },
@@ -92,11 +105,19 @@ async function resumeAt(
       ErrorCode.ITEM_CHANGED_DURING_READ,
       `${opts.what} changed on SharePoint while it was being downloaded`,
     );
-  if (res.status === 401 || res.status === 403 || res.status === 404)
+  if (res.status === 401 || res.status === 403 || res.status === 404) {
+    // The link expired (or the item went away): ask Graph for a fresh one, once per download.
+    const fresh = !link.refreshed && opts.refreshUrl ? await opts.refreshUrl() : null;
+    if (fresh) {
+      link.url = fresh;
+      link.refreshed = true;
+      return resumeAt(ctx, link, offset, eTag, opts);
+    }
     throw new ItemError(
       ErrorCode.ITEM_CHANGED_DURING_READ,
       `${opts.what}: the download link expired or the file went away midway; it is read again on the next run`,
     );
+  }
   throw graphError(await readGraphFailure(res), opts.what);
 }
 

@@ -204,6 +204,8 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
   async read(path: RelPath, signal?: AbortSignal): Promise<ReadResult> {
     const ctx = await this.ctx(signal);
     const what = `"${path}"`;
+    const refreshUrl = async (): Promise<string | null> =>
+      (await this.statItem(ctx, path, signal))?.['@microsoft.graph.downloadUrl'] ?? null;
     const recent = ctx.recentByPath(path);
     if (recent?.downloadUrl) {
       const r = await openDownload(ctx, recent.downloadUrl, recent.entry, {
@@ -211,6 +213,7 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
         stale: true,
         what,
         onResume: this.countResume,
+        refreshUrl,
       });
       if (r !== 'stale-url') return r;
     }
@@ -228,6 +231,7 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
       stale: false,
       what,
       onResume: this.countResume,
+      refreshUrl,
     });
     if (r === 'stale-url')
       throw new ItemError(
