@@ -436,6 +436,68 @@ describe('permissions', () => {
     expect((await h.http.get(`/api/v1/files/${file.body.id}`).set(reader.auth)).status).toBe(200);
   });
 
+  it('leaves children the caller cannot read out of listings, pages and totals', async () => {
+    const reader = await userToken();
+    await h.http
+      .post(`/api/v1/shares/${shareId}/members`)
+      .set(admin)
+      .send({ principal_type: 'user', principal_id: reader.id, role: 'reader' });
+    const folder = await h.http
+      .post('/api/v1/folders')
+      .set(admin)
+      .send({ share_id: shareId, name: 'Listing' });
+    const names = ['a.txt', 'b.txt', 'c.txt', 'd.txt', 'e.txt'];
+    const files = new Map<string, string>();
+    for (const n of names) files.set(n, (await upload(folder.body.id, n, Buffer.from(n))).body.id);
+    for (const n of ['b.txt', 'd.txt']) {
+      const ace = await h.http
+        .post(`/api/v1/permissions/acl/file/${files.get(n)}`)
+        .set(admin)
+        .send({
+          principal_type: 'user',
+          principal_id: reader.id,
+          permissions: ['READ'],
+          ace_type: 'deny',
+        });
+      expect(ace.status).toBe(201);
+    }
+    // An allow entry for someone else on c.txt does not hide it from the reader.
+    await h.http
+      .post(`/api/v1/permissions/acl/file/${files.get('c.txt')}`)
+      .set(admin)
+      .send({
+        principal_type: 'user',
+        principal_id: h.t1.adminId,
+        permissions: ['WRITE'],
+        ace_type: 'allow',
+      });
+    const page = (auth: Record<string, string>, offset: number) =>
+      h.http
+        .get(`/api/v1/folders/${folder.body.id}/children`)
+        .set(auth)
+        .query({ limit: 2, offset });
+    const seen = async (auth: Record<string, string>) => {
+      const out: string[] = [];
+      let total = -1;
+      for (let offset = 0; offset < 10; offset += 2) {
+        const r = await page(auth, offset);
+        expect(r.status).toBe(200);
+        total = r.body.total;
+        out.push(...r.body.items.map((i: { name: string }) => i.name));
+        if (r.body.items.length < 2) break;
+        expect(r.body.items).toHaveLength(2); // pages stay full
+      }
+      return { out, total };
+    };
+    expect(await seen(reader.auth)).toEqual({ out: ['a.txt', 'c.txt', 'e.txt'], total: 3 });
+    expect(await seen(admin)).toEqual({ out: names, total: 5 });
+    const browse = await h.http
+      .get(`/api/v1/shares/${shareId}/browse`)
+      .set(reader.auth)
+      .query({ path: '/Listing' });
+    expect(browse.body.total).toBe(3);
+  });
+
   it('keeps another tenant out entirely', async () => {
     const t2 = await h.tenant('T2');
     expectError(

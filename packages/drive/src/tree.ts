@@ -1,4 +1,5 @@
 import { ValidationError, nameKey } from '@scaidrive/core';
+import type { ChildRef } from './acl.js';
 import type { ChunkStore } from './chunk-store/types.js';
 import { commitShareChange, type Actor, type ChangeInput } from './change-feed.js';
 import { inTx, isUniqueViolation, type Db, type DbClient } from './db.js';
@@ -29,6 +30,8 @@ export type FolderRef = { folderId: string } | { path: string };
 export interface ListOptions {
   limit?: number;
   offset?: number;
+  /** Children left out of the page and the total (e.g. those the caller may not read). */
+  excludeIds?: readonly string[];
 }
 
 export interface TrashExpiryResult {
@@ -94,22 +97,42 @@ export class TreeService {
   ): Promise<{ items: NodeRecord[]; total: number }> {
     const limit = options.limit ?? 50;
     const offset = options.offset ?? 0;
+    const exclude = options.excludeIds ?? [];
     const items = await this.prisma.$queryRawUnsafe<NodeRecord[]>(
       `SELECT ${nodeColumns()} FROM nodes
         WHERE parent_id = $1 AND tenant_id = $2 AND live_name_key IS NOT NULL
+          AND NOT (id = ANY($5::text[]))
         ORDER BY kind DESC, name_key COLLATE "C", id LIMIT $3 OFFSET $4`,
       folderId,
       tenantId,
       limit,
       offset,
+      exclude,
     );
     const count = await this.prisma.$queryRawUnsafe<{ n: bigint }[]>(
       `SELECT count(*) AS n FROM nodes
-        WHERE parent_id = $1 AND tenant_id = $2 AND live_name_key IS NOT NULL`,
+        WHERE parent_id = $1 AND tenant_id = $2 AND live_name_key IS NOT NULL
+          AND NOT (id = ANY($3::text[]))`,
+      folderId,
+      tenantId,
+      exclude,
+    );
+    return { items: toNodes(items), total: Number(count[0]?.n ?? 0) };
+  }
+
+  /**
+   * Live children whose permissions can differ from their folder's: those with ACL entries of
+   * their own or with inheritance turned off. (Every other child has exactly the folder's.)
+   */
+  async childrenWithOwnAcl(tenantId: string, folderId: string): Promise<ChildRef[]> {
+    return this.prisma.$queryRawUnsafe<ChildRef[]>(
+      `SELECT n.id, n.inherit_acl AS "inheritAcl" FROM nodes n
+        WHERE n.parent_id = $1 AND n.tenant_id = $2 AND n.live_name_key IS NOT NULL
+          AND (NOT n.inherit_acl OR EXISTS (SELECT 1 FROM acl_entries a
+                                             WHERE a.resource_id = n.id AND a.tenant_id = $2))`,
       folderId,
       tenantId,
     );
-    return { items: toNodes(items), total: Number(count[0]?.n ?? 0) };
   }
 
   /** Every live child of a folder, in pages (keyset on the name key; memory stays flat). */

@@ -30,7 +30,19 @@ export function mountItems(router: Router, drive: Drive): void {
   async function listing(req: Request, res: Response, folder: NodeRecord, path: string) {
     const p = principalOf(req);
     await perms.require(p, ref(folder), Permission.READ);
-    const { items, total } = await drive.tree.list(tenantOf(req), folder.id, page(req));
+    // Children the caller may not read are left out of the page and of `total` (so pages stay
+    // full and the count reveals nothing); only children with ACLs of their own can differ.
+    const own = p.isTenantAdmin
+      ? []
+      : await drive.tree.childrenWithOwnAcl(tenantOf(req), folder.id);
+    const ownBits = await perms.effectiveForChildren(p, folder.id, own);
+    const hidden = own
+      .filter((c) => ((ownBits.get(c.id) ?? 0) & Permission.READ) === 0)
+      .map((c) => c.id);
+    const { items, total } = await drive.tree.list(tenantOf(req), folder.id, {
+      ...page(req),
+      excludeIds: hidden,
+    });
     const bits = await perms.effectiveForChildren(p, folder.id, items);
     const base = path === '/' ? '' : path;
     res.json({
