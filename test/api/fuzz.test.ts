@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { assembleOpenApi } from '@scaidrive/api';
-import { createUser } from '@scaidrive/testkit';
+import { createUser, seededRandom } from '@scaidrive/testkit';
 import { smbBody, spBody } from './fixtures.js';
 import { bearer, startApi, type ApiHarness } from './harness.js';
 
@@ -27,17 +27,6 @@ const doc = assembleOpenApi() as unknown as {
   paths: Record<string, Record<string, Schema>>;
   components: Record<string, Record<string, Schema>>;
 };
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOSTILE_STRINGS = [
   '',
@@ -248,7 +237,7 @@ describe('API fuzz: bad input is a 4xx with the error envelope, never a 5xx', ()
   it.each(operations.map((o) => [`${o.method.toUpperCase()} ${o.path}`, o] as const))(
     '%s',
     async (_name, { method, path: template, op }) => {
-      const r = rng(SEED ^ hashOf(`${method} ${template}`));
+      const r = seededRandom(SEED ^ hashOf(`${method} ${template}`));
       const params = ((op.parameters as Schema[] | undefined) ?? []).map((p) => resolve(p)!);
       const content = (resolve(op.requestBody as Schema)?.content ?? {}) as Record<string, Schema>;
       const jsonSchema = content['application/json']?.schema as Schema | undefined;

@@ -1,4 +1,5 @@
 /** Injectable faults and the request log. */
+import { seededRandom } from '../support/random.js';
 
 export type HostName = 'login' | 'graph' | 'sharepoint';
 
@@ -72,10 +73,10 @@ export interface RequestLogEntry {
 
 export class FaultInjector {
   private rules: (FaultRule & { hits: number })[] = [];
-  private state: number;
+  private readonly random: () => number;
 
   constructor(seed = 42) {
-    this.state = seed >>> 0;
+    this.random = seededRandom(seed);
   }
 
   add(rule: FaultRule): () => void {
@@ -88,15 +89,6 @@ export class FaultInjector {
 
   clear(): void {
     this.rules = [];
-  }
-
-  private random(): number {
-    // mulberry32
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   /** The rule that hits this request, if any (consumes one of its `count`). */

@@ -5,3 +5,4 @@ export * from './log-capture.js';
 export * from './samba.js';
 export * from './processes.js';
 export * from './trees.js';
+export * from './random.js';
