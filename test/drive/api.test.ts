@@ -498,6 +498,61 @@ describe('permissions', () => {
     expect(browse.body.total).toBe(3);
   });
 
+  it('gives readers the change feed without the names of items they may not read', async () => {
+    const reader = await userToken();
+    const s = await h.http
+      .post('/api/v1/shares')
+      .set(admin)
+      .send({ name: 'Feed privacy', owner_id: h.t1.adminId });
+    await h.http
+      .post(`/api/v1/shares/${s.body.id}/members`)
+      .set(admin)
+      .send({ principal_type: 'user', principal_id: reader.id, role: 'reader' });
+    const root = s.body.root_folder_id;
+    await upload(root, 'menu.txt', Buffer.from('lunch'));
+    const secret = await upload(root, 'salaries.xlsx', Buffer.from('numbers'));
+    const gone = await upload(root, 'draft-layoffs.docx', Buffer.from('draft'));
+    for (const id of [secret.body.id, gone.body.id]) {
+      await h.http
+        .post(`/api/v1/permissions/acl/file/${id}`)
+        .set(admin)
+        .send({
+          principal_type: 'user',
+          principal_id: reader.id,
+          permissions: ['READ'],
+          ace_type: 'deny',
+        });
+    }
+    await h.http.delete(`/api/v1/files/${gone.body.id}`).set(admin);
+    await h.runtime.drive.tree.purge(h.t1.tenantId, gone.body.id);
+
+    const feed = async (auth: Record<string, string>) =>
+      (await h.http.get(`/api/v1/shares/${s.body.id}/changes`).set(auth)).body.changes as {
+        resource_id: string;
+        change_type: string;
+        new_path: string | null;
+        metadata: unknown;
+      }[];
+    const text = JSON.stringify(await feed(reader.auth));
+    expect(text).toContain('menu.txt');
+    expect(text).not.toContain('salaries');
+    expect(text).not.toContain('layoffs');
+    const mine = await feed(reader.auth);
+    // The hidden items' changes are still there, by id: a client can drop what it had.
+    const hidden = mine.filter(
+      (c) => c.resource_id === secret.body.id || c.resource_id === gone.body.id,
+    );
+    expect(hidden.length).toBeGreaterThanOrEqual(3);
+    expect(hidden.every((c) => c.new_path === null && c.metadata === null)).toBe(true);
+    expect(mine.some((c) => c.resource_id === gone.body.id && c.change_type === 'deleted')).toBe(
+      true,
+    );
+    // The owner (a share manager) sees everything.
+    const all = JSON.stringify(await feed(admin));
+    expect(all).toContain('salaries.xlsx');
+    expect(all).toContain('draft-layoffs.docx');
+  });
+
   it('keeps another tenant out entirely', async () => {
     const t2 = await h.tenant('T2');
     expectError(

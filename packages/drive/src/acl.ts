@@ -104,6 +104,40 @@ export class PermissionService {
     return out;
   }
 
+  /**
+   * Which of these items of a share (files and folders, live or trashed) the principal may READ,
+   * for a caller that has READ on the share. When nothing in the share has permissions of its own
+   * the answer is all of them, in one query; otherwise each item is evaluated (items that no
+   * longer exist are not readable).
+   */
+  async readableInShare(
+    principal: Principal,
+    shareId: string,
+    itemIds: readonly string[],
+  ): Promise<Set<string>> {
+    if (itemIds.length === 0) return new Set();
+    const restricted = await this.db.$queryRawUnsafe<{ any: boolean }[]>(
+      `SELECT EXISTS (SELECT 1 FROM nodes n
+                       WHERE n.tenant_id = $1 AND n.share_id = $2
+                         AND (NOT n.inherit_acl OR EXISTS (SELECT 1 FROM acl_entries a
+                               WHERE a.resource_id = n.id AND a.tenant_id = $1))) AS any`,
+      principal.tenantId,
+      shareId,
+    );
+    const existing = await this.db.$queryRawUnsafe<{ id: string; kind: 'file' | 'folder' }[]>(
+      `SELECT id, kind FROM nodes WHERE tenant_id = $1 AND share_id = $2 AND id = ANY($3::text[])`,
+      principal.tenantId,
+      shareId,
+      [...new Set(itemIds)],
+    );
+    if (principal.isTenantAdmin || !restricted[0]?.any) return new Set(existing.map((n) => n.id));
+    const out = new Set<string>();
+    for (const n of existing)
+      if (((await this.effective(principal, { type: n.kind, id: n.id })) & Permission.READ) !== 0)
+        out.add(n.id);
+    return out;
+  }
+
   private async context(
     principal: Principal,
     resource: ResourceRef,

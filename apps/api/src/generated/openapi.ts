@@ -1234,7 +1234,7 @@ export interface paths {
     };
     /**
      * The share's change feed after a cursor
-     * @description Every mutation of the share, oldest first. Needs READ on the share.
+     * @description Every mutation of the share, oldest first. Needs READ on the share. Callers who do not manage the share's permissions get the changes of items they may not read (or that were deleted permanently) without `old_path`, `new_path`, `version`, `version_id` and `metadata`: the item id and the kind of change remain.
      */
     get: operations['listShareChanges'];
     put?: never;

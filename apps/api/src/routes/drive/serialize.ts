@@ -147,3 +147,15 @@ export function change(c: ChangeRecord) {
     metadata: c.metadata,
   };
 }
+
+/** A change of an item the caller may not read: which item and what happened, nothing more. */
+export function redactedChange(c: ChangeRecord) {
+  return {
+    ...change(c),
+    old_path: null,
+    new_path: null,
+    version: null,
+    version_id: null,
+    metadata: null,
+  };
+}

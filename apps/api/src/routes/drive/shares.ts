@@ -2,7 +2,7 @@ import type { Router } from 'express';
 import { ForbiddenError, NotFoundError } from '@scaidrive/core';
 import { Permission, type Drive, type ShareRole } from '@scaidrive/drive';
 import { actorOf, page, param, principalOf, requireTenantAdmin, str, tenantOf } from './common.js';
-import { change, item, member, share } from './serialize.js';
+import { change, item, member, redactedChange, share } from './serialize.js';
 
 /** `/shares/**` (share, members, trash, change feed) and ownership transfer. */
 export function mountShares(router: Router, drive: Drive): void {
@@ -168,15 +168,28 @@ export function mountShares(router: Router, drive: Drive): void {
   });
   router.get('/shares/:share_id/changes', async (req, res) => {
     const id = param(req, 'share_id');
-    await perms.require(principalOf(req), shareRef(id), Permission.READ);
+    const p = principalOf(req);
+    const bits = await perms.require(p, shareRef(id), Permission.READ);
     const result = await drive.changes(
       tenantOf(req),
       id,
       str(req.query.cursor) ?? '',
       Number(req.query.limit ?? 1000),
     );
+    // Share managers see every change. Anyone else gets the changes of items they may not read
+    // (or that are gone for good) without names, sizes or versions: the id and the kind of change
+    // stay, so a client that had such an item learns to drop it, and nothing else leaks.
+    const items = result.changes.filter((c) => c.resourceType !== 'share').map((c) => c.resourceId);
+    const readable =
+      (bits & Permission.MANAGE_PERMISSIONS) !== 0
+        ? null
+        : await perms.readableInShare(p, id, items);
     res.json({
-      changes: result.changes.map(change),
+      changes: result.changes.map((c) =>
+        readable === null || c.resourceType === 'share' || readable.has(c.resourceId)
+          ? change(c)
+          : redactedChange(c),
+      ),
       cursor: result.cursor,
       has_more: result.hasMore,
       share_id: id,
