@@ -20,13 +20,9 @@ export async function openDownload(
   ctx: SpContext,
   url: string,
   entry: Entry,
-  opts: {
-    signal?: AbortSignal;
+  opts: ResumeOptions & {
+    /** The entry came from an earlier listing (see VerifyStream). */
     stale: boolean;
-    what: string;
-    /** Called before each resume, with the offset it resumes at. */
-    onResume?: (offset: number) => void;
-    refreshUrl?: () => Promise<string | null>;
   },
 ): Promise<ReadResult | 'stale-url'> {
   const res = await ctx.transport.fetchPreauthorized(url, {
@@ -47,6 +43,7 @@ export async function openDownload(
 interface ResumeOptions {
   signal?: AbortSignal;
   what: string;
+  /** Called before each resume, with the offset it resumes at. */
   onResume?: (offset: number) => void;
   /**
    * A fresh download URL for the same item (its `tempauth` expires after about an hour), or null
