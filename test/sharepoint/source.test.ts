@@ -266,7 +266,7 @@ describe('reads', () => {
 describe('reads with short-lived download links', () => {
   let short: SpFixture;
   beforeAll(async () => {
-    short = await startSharePointFixture({ downloadUrlLifetimeMs: 1500 });
+    short = await startSharePointFixture({ downloadUrlLifetimeMs: 3000 });
   });
   afterAll(async () => {
     await short?.close();
@@ -280,7 +280,7 @@ describe('reads with short-lived download links', () => {
     const off = [
       short.emu.addFault({ routes: ['download'], cutAfterBytes: 400_000, count: 1 }),
       // The resume arrives after the link's lifetime: the SharePoint host answers 401.
-      short.emu.addFault({ routes: ['download'], delayMs: 2000, count: 1 }),
+      short.emu.addFault({ routes: ['download'], delayMs: 3500, count: 1 }),
     ];
     const before = short.emu.requests.length;
     try {
