@@ -165,22 +165,51 @@ export class TreeService {
     shareId: string,
     options: ListOptions = {},
   ): Promise<{ items: NodeRecord[]; total: number }> {
+    const exclude = options.excludeIds ?? [];
     const items = await this.prisma.$queryRawUnsafe<NodeRecord[]>(
       `SELECT ${nodeColumns()} FROM nodes
         WHERE share_id = $1 AND tenant_id = $2 AND trash_root AND deleted_at IS NOT NULL
+          AND NOT (id = ANY($5::text[]))
         ORDER BY deleted_at DESC, id LIMIT $3 OFFSET $4`,
       shareId,
       tenantId,
       options.limit ?? 50,
       options.offset ?? 0,
+      exclude,
     );
     const count = await this.prisma.$queryRawUnsafe<{ n: bigint }[]>(
       `SELECT count(*) AS n FROM nodes
-        WHERE share_id = $1 AND tenant_id = $2 AND trash_root AND deleted_at IS NOT NULL`,
+        WHERE share_id = $1 AND tenant_id = $2 AND trash_root AND deleted_at IS NOT NULL
+          AND NOT (id = ANY($3::text[]))`,
+      shareId,
+      tenantId,
+      exclude,
+    );
+    return { items: toNodes(items), total: Number(count[0]?.n ?? 0) };
+  }
+
+  /**
+   * Trashed items of a share whose permissions can differ from the share's: those that have, or
+   * sit below a folder that has, ACL entries of its own or inheritance turned off. (Every other
+   * trashed item has exactly the share's permissions.)
+   */
+  async trashWithOwnAclInChain(tenantId: string, shareId: string): Promise<string[]> {
+    const rows = await this.prisma.$queryRawUnsafe<{ id: string }[]>(
+      `WITH RECURSIVE up AS (
+         SELECT id AS root_id, id, parent_id, 0 AS depth FROM nodes
+          WHERE share_id = $1 AND tenant_id = $2 AND trash_root AND deleted_at IS NOT NULL
+         UNION ALL
+         SELECT up.root_id, n.id, n.parent_id, up.depth + 1
+           FROM nodes n JOIN up ON n.id = up.parent_id
+          WHERE n.tenant_id = $2 AND up.depth < 10000
+       )
+       SELECT DISTINCT up.root_id AS id FROM up JOIN nodes n ON n.id = up.id
+        WHERE NOT n.inherit_acl OR EXISTS (SELECT 1 FROM acl_entries a
+                                            WHERE a.resource_id = n.id AND a.tenant_id = $2)`,
       shareId,
       tenantId,
     );
-    return { items: toNodes(items), total: Number(count[0]?.n ?? 0) };
+    return rows.map((r) => r.id);
   }
 
   /**

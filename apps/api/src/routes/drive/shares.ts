@@ -160,8 +160,21 @@ export function mountShares(router: Router, drive: Drive): void {
 
   router.get('/shares/:share_id/trash', async (req, res) => {
     const id = param(req, 'share_id');
-    await perms.require(principalOf(req), shareRef(id), Permission.DELETE);
-    const { items, total } = await drive.tree.listTrash(tenantOf(req), id, page(req));
+    const p = principalOf(req);
+    const bits = await perms.require(p, shareRef(id), Permission.DELETE);
+    // As in folder listings, trashed items the caller may not read are left out of the page and
+    // of `total`; only those with permissions of their own in their chain can differ from the
+    // share's. Share managers see the whole trash (as they see every change).
+    let hidden: string[] = [];
+    if ((bits & Permission.MANAGE_PERMISSIONS) === 0) {
+      const candidates = await drive.tree.trashWithOwnAclInChain(tenantOf(req), id);
+      const readable = await perms.readableInShare(p, id, candidates);
+      hidden = candidates.filter((c) => !readable.has(c));
+    }
+    const { items, total } = await drive.tree.listTrash(tenantOf(req), id, {
+      ...page(req),
+      excludeIds: hidden,
+    });
     const out = [];
     for (const n of items) out.push(item(n, await drive.tree.pathOf(n.id)));
     res.json({ items: out, total });
