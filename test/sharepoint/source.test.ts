@@ -302,6 +302,38 @@ describe('reads with short-lived download links', () => {
       'download:206 bytes=400000-',
     ]);
   });
+
+  it('gets a fresh link for an old version whose link expired midway', async () => {
+    const old = randomBytes(2 * 1024 * 1024);
+    short.emu.model.putFile(short.driveId, 'Read/versioned.bin', old);
+    short.emu.model.putFile(short.driveId, 'Read/versioned.bin', 'the current one');
+    const src = short.source();
+    const off = [
+      short.emu.addFault({ routes: ['download'], cutAfterBytes: 400_000, count: 1 }),
+      short.emu.addFault({ routes: ['download'], delayMs: 3500, count: 1 }),
+    ];
+    const before = short.emu.requests.length;
+    try {
+      const r = await src.readVersion('Read/versioned.bin', '1.0');
+      expect((await readAll(r.stream)).equals(old)).toBe(true);
+    } finally {
+      for (const o of off) o();
+    }
+    const calls = short.emu.requests
+      .slice(before)
+      .filter((q) => q.route === 'download' || q.route === 'versions')
+      .map((q) => `${q.route}:${q.status}${q.range ? ` ${q.range}` : ''}`);
+    // The version list, the version's link, its download, the resume refused (expired link), a
+    // fresh link for the same version, the resume from the same offset.
+    expect(calls).toEqual([
+      'versions:200',
+      'versions:302',
+      'download:200',
+      'download:401 bytes=400000-',
+      'versions:302',
+      'download:206 bytes=400000-',
+    ]);
+  });
 });
 
 describe('writes', () => {

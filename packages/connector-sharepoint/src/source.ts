@@ -496,22 +496,8 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
     const v = versions.find((x) => x.id === versionId);
     if (!v)
       throw new ItemError(ErrorCode.ITEM_NOT_FOUND, `Version ${versionId} of "${path}" not found`);
-    // `/versions/{id}/content` answers 302 to the SharePoint host: follow it without the token.
-    const token = await (this.deps.tokens ?? this.auth!).getAccessToken();
-    const res = await this.transport.attempts('graph', signal, () =>
-      fetch(
-        this.api.url(`${ctx.itemRef(it.id)}/versions/${encodeURIComponent(versionId)}/content`),
-        {
-          redirect: 'manual',
-          signal,
-          headers: { authorization: `Bearer ${token}`, 'user-agent': this.transport.userAgent },
-        },
-      ),
-    );
-    const location = res.headers.get('location');
-    if (res.status !== 302 || !location)
-      throw graphError(await readGraphFailure(res), `version ${versionId} of "${path}"`);
-    await res.body?.cancel();
+    const what = `version ${versionId} of "${path}"`;
+    const location = await this.versionLocation(ctx, it.id, versionId, what, signal);
     const entry: Entry = {
       ...toEntry(it, splitPath(path).join('/')),
       size: v.size,
@@ -521,8 +507,10 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
     const r = await openDownload(ctx, location, entry, {
       signal,
       stale: false,
-      what: `version ${versionId} of "${path}"`,
+      what,
       onResume: this.countResume,
+      // An old version does not change: a fresh link for it resumes the same bytes.
+      refreshUrl: () => this.versionLocation(ctx, it.id, versionId, what, signal),
     });
     if (r === 'stale-url')
       throw new ItemError(
@@ -530,6 +518,34 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
         `Version ${versionId} of "${path}" could not be downloaded`,
       );
     return r;
+  }
+
+  /**
+   * The pre-authorised download URL of a version: `/versions/{id}/content` answers 302 to the
+   * SharePoint host, whose location is followed without the token.
+   */
+  private async versionLocation(
+    ctx: SpContext,
+    itemId: string,
+    versionId: string,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const token = await (this.deps.tokens ?? this.auth!).getAccessToken();
+    const res = await this.transport.attempts('graph', signal, () =>
+      fetch(
+        this.api.url(`${ctx.itemRef(itemId)}/versions/${encodeURIComponent(versionId)}/content`),
+        {
+          redirect: 'manual',
+          signal,
+          headers: { authorization: `Bearer ${token}`, 'user-agent': this.transport.userAgent },
+        },
+      ),
+    );
+    const location = res.headers.get('location');
+    if (res.status !== 302 || !location) throw graphError(await readGraphFailure(res), what);
+    await res.body?.cancel();
+    return location;
   }
 
   async readMetadata(path: RelPath, signal?: AbortSignal): Promise<Record<string, unknown> | null> {
