@@ -81,6 +81,38 @@ describe.each(['prisma', 'pg pool'] as const)(
   'createFileStateStore over %s (PostgreSQL)',
   (via) => {
     const client = () => (via === 'prisma' ? db.prisma : pool);
+    it('stores names with unpaired surrogates exactly, apart from the U+FFFD name', async () => {
+      const cid = await connector(tenantId);
+      const store = createFileStateStore(client(), { tenantId, connectorId: cid });
+      const lone = 'L\ud800/x\udc01.txt';
+      const names = [lone, 'L\ud800', 'L\ufffd', 'L\ufffd/x\ufffd.txt', 'L\u0001d800'];
+      await store.upsert(
+        names.map((n) =>
+          rec(n, {
+            kind: n.includes('/') ? 'file' : 'folder',
+            status: n === lone ? 'conflict' : 'error',
+            lastError: `"${n}" cannot be created`,
+            conflict: n === lone ? { [n]: { path: n, names: [n] } } : null,
+          }),
+        ),
+      );
+      expect(await store.count()).toBe(5);
+      const got = await store.get(lone.toLowerCase());
+      expect(got).toMatchObject({ path: lone, parentKey: 'l\ud800' });
+      expect(got?.conflict).toEqual({ [lone]: { path: lone, names: [lone] } });
+      expect(got?.lastError).toBe(`"${lone}" cannot be created`);
+      expect((await store.children('l\ud800')).map((r) => r.path)).toEqual([lone]);
+      expect((await store.children('l\ufffd')).map((r) => r.path)).toEqual(['L\ufffd/x\ufffd.txt']);
+      const under: string[] = [];
+      for await (const b of store.descendants('l\ud800', 10)) under.push(...b.map((r) => r.path));
+      expect(under).toEqual([lone]);
+      await store.remove(['l\ud800']);
+      expect(await store.get('l\ud800')).toBeNull();
+      expect((await store.get('l\ufffd'))?.path).toBe('L\ufffd');
+      expect((await store.get('l\u0001d800'))?.path).toBe('L\u0001d800');
+      expect(await store.count()).toBe(4);
+    });
+
     it('round-trips rows, orders by code point, and stays inside its tenant and connector', async () => {
       const cid = await connector(tenantId);
       const ocid = await connector(otherTenantId);

@@ -198,8 +198,11 @@ async function finish(
   };
 }
 
+/** The summary as jsonb takes it: bigints as strings, unpaired surrogates of foreign names as U+FFFD. */
 function jsonSafe(summary: SyncSummary): unknown {
   return JSON.parse(
-    JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+    JSON.stringify(summary, (_k, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v.toWellFormed() : v,
+    ),
   );
 }

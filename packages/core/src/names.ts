@@ -72,3 +72,56 @@ export function driveNameProblem(name: string): string | null {
   }
   return null;
 }
+
+const STORABLE_ESCAPE = '\u0001';
+
+/**
+ * Text that PostgreSQL can store exactly. A name from a foreign system (an NTFS name holds any
+ * UTF-16, Samba passes it on) may contain unpaired surrogates: `text` would store them as U+FFFD —
+ * two names becoming one key — and `jsonb` refuses them. Each unpaired surrogate becomes U+0001
+ * and its four hex digits, and U+0001 itself `\u00010001`, so the mapping is reversible and keeps
+ * prefixes (a folder's key stays a prefix of its children's). Well-formed text without U+0001 — every
+ * name the store accepts — is returned unchanged.
+ */
+export function toStorableText(s: string): string {
+  if (s.isWellFormed() && !s.includes(STORABLE_ESCAPE)) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        out += s[i]! + s[i + 1]!;
+        i++;
+        continue;
+      }
+    }
+    if ((c >= 0xd800 && c <= 0xdfff) || c === 1)
+      out += STORABLE_ESCAPE + c.toString(16).padStart(4, '0');
+    else out += s[i]!;
+  }
+  return out;
+}
+
+/** The inverse of `toStorableText`. */
+export function fromStorableText(s: string): string {
+  if (!s.includes(STORABLE_ESCAPE)) return s;
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\u0001([0-9a-f]{4})/g, (_m, hex: string) =>
+    String.fromCharCode(parseInt(hex, 16)),
+  );
+}
+
+/** How stored text is shown to people: decoded, unpaired surrogates as U+FFFD. */
+export function displayText(s: string): string {
+  return fromStorableText(s).toWellFormed();
+}
+
+/** `value` (JSON data) with every string, object keys included, passed through `f`. */
+export function mapJsonStrings(value: unknown, f: (s: string) => string): unknown {
+  if (typeof value === 'string') return f(value);
+  if (Array.isArray(value)) return value.map((v) => mapJsonStrings(v, f));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [f(k), mapJsonStrings(v, f)]));
+  return value;
+}

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { newId } from '@scaidrive/core';
+import { fromStorableText, mapJsonStrings, newId, toStorableText } from '@scaidrive/core';
 import type { PrismaClient } from './generated/prisma/client.js';
 
 /**
@@ -9,6 +9,10 @@ import type { PrismaClient } from './generated/prisma/client.js';
  * import the engine). Every statement filters on tenant_id AND connector_id; reads and writes are
  * batched (one statement per batch via `unnest`), ordering is by code point (`COLLATE "C"`), the
  * order the engine merges in.
+ *
+ * Paths, keys and conflict details go through `toStorableText` on the way in and back on the way
+ * out, so a foreign name with unpaired surrogates is stored exactly (never as U+FFFD, which would
+ * merge it with another name's row); error messages too (a changed message is a changed row).
  *
  * It runs the same SQL over a `PrismaClient` or a `pg.Pool`. The pool is the fast path: an unchanged
  * run sends one small query per folder, and Prisma's raw-query path costs about three times the time
@@ -119,9 +123,9 @@ function side(
 
 function fromDb(r: DbRow): FileStateRow {
   return {
-    path: r.path,
-    pathKey: r.path_key,
-    parentKey: r.parent_key,
+    path: fromStorableText(r.path),
+    pathKey: fromStorableText(r.path_key),
+    parentKey: fromStorableText(r.parent_key),
     kind: r.kind as Kind,
     status: r.status as Status,
     source: side(r.source_id, r.source_version, r.source_size, r.source_mtime, r.source_hash),
@@ -129,9 +133,12 @@ function fromDb(r: DbRow): FileStateRow {
     aclHash: r.acl_hash,
     metadataHash: r.metadata_hash,
     lastSyncedAtMs: r.last_synced_at === null ? null : Number(r.last_synced_at),
-    lastError: r.last_error,
+    lastError: r.last_error === null ? null : fromStorableText(r.last_error),
     lastErrorCode: r.last_error_code,
-    conflict: r.conflict ?? null,
+    conflict:
+      r.conflict === null || r.conflict === undefined
+        ? null
+        : mapJsonStrings(r.conflict, fromStorableText),
   };
 }
 
@@ -201,7 +208,7 @@ export function createFileStateStore(
       `SELECT ${SELECT} FROM file_states
         WHERE tenant_id = $1 AND connector_id = $2 AND ${where} = $3
         ORDER BY path_key COLLATE "C" LIMIT 1`,
-      value,
+      toStorableText(value),
     );
     return rows[0] ? fromDb(rows[0]) : null;
   };
@@ -264,9 +271,9 @@ export function createFileStateStore(
         tenantId,
         connectorId,
         col(() => newId('fst')),
-        col((r) => r.path),
-        col((r) => r.pathKey),
-        col((r) => r.parentKey),
+        col((r) => toStorableText(r.path)),
+        col((r) => toStorableText(r.pathKey)),
+        col((r) => toStorableText(r.parentKey)),
         col((r) => r.kind),
         col((r) => r.status),
         col((r) => r.source?.id ?? null),
@@ -282,10 +289,12 @@ export function createFileStateStore(
         col((r) => r.aclHash ?? null),
         col((r) => r.metadataHash ?? null),
         col((r) => iso(r.lastSyncedAtMs)),
-        col((r) => r.lastError ?? null),
+        col((r) => (r.lastError == null ? null : toStorableText(r.lastError))),
         col((r) => r.lastErrorCode ?? null),
         col((r) =>
-          r.conflict === undefined || r.conflict === null ? null : JSON.stringify(r.conflict),
+          r.conflict === undefined || r.conflict === null
+            ? null
+            : JSON.stringify(mapJsonStrings(r.conflict, toStorableText)),
         ),
       ],
     );
@@ -297,7 +306,7 @@ export function createFileStateStore(
         `SELECT ${SELECT} FROM file_states
           WHERE tenant_id = $1 AND connector_id = $2 AND parent_key = $3
           ORDER BY path_key COLLATE "C"`,
-        parentKey,
+        toStorableText(parentKey),
       );
       return rows.map(fromDb);
     },
@@ -320,13 +329,13 @@ export function createFileStateStore(
       await sql.exec(
         `DELETE FROM file_states
           WHERE tenant_id = $1 AND connector_id = $2 AND path_key = ANY($3::text[])`,
-        [tenantId, connectorId, pathKeys],
+        [tenantId, connectorId, pathKeys.map(toStorableText)],
       );
     },
     descendants(prefixKey, batchSize) {
       return prefixKey === ''
         ? paged('$3::text IS NOT NULL', '', batchSize)
-        : paged(`starts_with(path_key, $3::text)`, `${prefixKey}/`, batchSize);
+        : paged(`starts_with(path_key, $3::text)`, toStorableText(`${prefixKey}/`), batchSize);
     },
     listByStatus(statuses, batchSize) {
       return paged('status = ANY($3::text[])', statuses, batchSize);

@@ -1,4 +1,4 @@
-import { isoSeconds } from '@scaidrive/core';
+import { displayText, isoSeconds, mapJsonStrings } from '@scaidrive/core';
 import type { Connector, FileState, IdentityMapping, SyncJob } from '@scaidrive/db';
 import type { components } from '../generated/openapi.js';
 import { resolutionOf } from '../services/file-states.js';
@@ -111,7 +111,7 @@ export function fileState(f: FileState): S['FileState'] {
   const hasTarget = f.targetId !== null || f.targetSize !== null || f.targetMtime !== null;
   return {
     id: f.id,
-    path: f.path,
+    path: displayText(f.path),
     type: f.kind as S['FileState']['type'],
     status: f.status as S['FileStateStatus'],
     source: hasSource
@@ -133,9 +133,12 @@ export function fileState(f: FileState): S['FileState'] {
         }
       : null,
     last_synced_at: iso(f.lastSyncedAt),
-    last_error: f.lastError,
+    last_error: f.lastError === null ? null : displayText(f.lastError),
     last_error_code: f.lastErrorCode,
-    conflict: (f.conflict as Record<string, unknown> | null) ?? null,
+    conflict:
+      f.conflict === null
+        ? null
+        : (mapJsonStrings(f.conflict, displayText) as Record<string, unknown>),
     resolution: resolutionOf(f),
   };
 }
