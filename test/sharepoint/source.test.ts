@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { CursorExpiredError } from '@scaidrive/sync';
+import { CursorExpiredError, type ReadResult } from '@scaidrive/sync';
 import { classifyError } from '@scaidrive/core';
 import {
   MAX_DOWNLOAD_RESUMES,
@@ -273,26 +273,41 @@ describe('reads with short-lived download links', () => {
     expect(short?.guard.violations ?? []).toEqual([]);
   });
 
-  it('gets a fresh link from Graph when the one being resumed has expired', async () => {
-    const data = randomBytes(2 * 1024 * 1024);
-    short.emu.model.putFile(short.driveId, 'Read/expiring.bin', data);
+  /**
+   * Reads `expected` with `read` while the first download is cut after 400,000 bytes and the resume
+   * arrives after the link's lifetime (the SharePoint host answers 401); returns the requests of
+   * `routes` made meanwhile, as `route:status[ range]`.
+   */
+  async function readThroughExpiry(
+    read: (src: ReturnType<SpFixture['source']>) => Promise<ReadResult>,
+    expected: Buffer,
+    routes: string[],
+  ): Promise<string[]> {
     const src = short.source();
     const off = [
       short.emu.addFault({ routes: ['download'], cutAfterBytes: 400_000, count: 1 }),
-      // The resume arrives after the link's lifetime: the SharePoint host answers 401.
       short.emu.addFault({ routes: ['download'], delayMs: 3500, count: 1 }),
     ];
     const before = short.emu.requests.length;
     try {
-      const r = await src.read('Read/expiring.bin');
-      expect((await readAll(r.stream)).equals(data)).toBe(true);
+      const r = await read(src);
+      expect((await readAll(r.stream)).equals(expected)).toBe(true);
     } finally {
       for (const o of off) o();
     }
-    const calls = short.emu.requests
+    return short.emu.requests
       .slice(before)
-      .filter((q) => q.route === 'download' || q.route === 'item')
+      .filter((q) => routes.includes(q.route))
       .map((q) => `${q.route}:${q.status}${q.range ? ` ${q.range}` : ''}`);
+  }
+
+  it('gets a fresh link from Graph when the one being resumed has expired', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    short.emu.model.putFile(short.driveId, 'Read/expiring.bin', data);
+    const calls = await readThroughExpiry((src) => src.read('Read/expiring.bin'), data, [
+      'download',
+      'item',
+    ]);
     // The download, its resume refused (expired link), one item lookup for a fresh link, the
     // resume from the same offset.
     expect(calls.slice(calls.indexOf('download:200'))).toEqual([
@@ -307,22 +322,11 @@ describe('reads with short-lived download links', () => {
     const old = randomBytes(2 * 1024 * 1024);
     short.emu.model.putFile(short.driveId, 'Read/versioned.bin', old);
     short.emu.model.putFile(short.driveId, 'Read/versioned.bin', 'the current one');
-    const src = short.source();
-    const off = [
-      short.emu.addFault({ routes: ['download'], cutAfterBytes: 400_000, count: 1 }),
-      short.emu.addFault({ routes: ['download'], delayMs: 3500, count: 1 }),
-    ];
-    const before = short.emu.requests.length;
-    try {
-      const r = await src.readVersion('Read/versioned.bin', '1.0');
-      expect((await readAll(r.stream)).equals(old)).toBe(true);
-    } finally {
-      for (const o of off) o();
-    }
-    const calls = short.emu.requests
-      .slice(before)
-      .filter((q) => q.route === 'download' || q.route === 'versions')
-      .map((q) => `${q.route}:${q.status}${q.range ? ` ${q.range}` : ''}`);
+    const calls = await readThroughExpiry(
+      (src) => src.readVersion('Read/versioned.bin', '1.0'),
+      old,
+      ['download', 'versions'],
+    );
     // The version list, the version's link, its download, the resume refused (expired link), a
     // fresh link for the same version, the resume from the same offset.
     expect(calls).toEqual([
