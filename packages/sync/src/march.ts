@@ -320,7 +320,7 @@ export class March {
       (side === 'source' ? item.source?.name : item.target?.name) ?? '';
     const msgs = all.map(
       ({ side, e }) =>
-        `"${e.name}" on the ${side} differs from "${kept(side)}" only in case and is not synced`,
+        `"${e.name}" on the ${side} differs from "${kept(side)}" only ${howNamesDiffer(e.name, kept(side))} and is not synced`,
     );
     item.collision = msgs.join('; ');
     all.forEach(({ e }, i) => {
@@ -728,4 +728,12 @@ function entriesFromBase(rows: FileStateRecord[], side: SideName, folderPath: st
 function lastName(path: string): string {
   const i = path.lastIndexOf('/');
   return i === -1 ? path : path.slice(i + 1);
+}
+
+/** How two names with the same key differ, for people: NFC and NFD look the same on screen. */
+function howNamesDiffer(a: string, b: string): string {
+  if (a.normalize('NFC') === b.normalize('NFC'))
+    return 'in Unicode normalisation (NFC/NFD: they look the same)';
+  if (a.toLowerCase() === b.toLowerCase()) return 'in case';
+  return 'in case and Unicode normalisation';
 }

@@ -126,6 +126,22 @@ describe('empty-listing guard and listing failures', () => {
 });
 
 describe('names', () => {
+  it('two source names equal but for NFC/NFD form: the error says so (they look the same)', async () => {
+    w = await World.create();
+    const nfc = 'caf\u00e9.txt';
+    const nfd = 'cafe\u0301.txt';
+    await w.write('source', nfc, 'composed');
+    await w.write('source', nfd, 'decomposed');
+    const r = await w.sync();
+    expect(r.summary.progress.errorCount).toBe(1);
+    // The first in code-point order is kept: "e" + U+0301 sorts before "é".
+    expect(r.summary.errors[0]).toMatchObject({ path: nfc, code: 'CASE_COLLISION' });
+    expect(r.summary.errors[0]!.message).toBe(
+      `"${nfc}" on the source differs from "${nfd}" only in Unicode normalisation (NFC/NFD: they look the same) and is not synced`,
+    );
+    expect(await w.snapshot('target')).toEqual({ [nfd]: 'decomposed' });
+  });
+
   it('two source names equal but for case: the second is an error, the first syncs', async () => {
     w = await World.create();
     await w.write('source', 'Report.txt', 'upper');
