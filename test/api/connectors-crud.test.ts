@@ -28,7 +28,10 @@ async function createSmb(over: Record<string, unknown> = {}) {
 
 describe('SMB connector CRUD', () => {
   it('creates (201) with defaults, normalised values and no secrets', async () => {
-    const res = await h.http.post(smb).set(auth()).send(smbBody(h.t1.shareId));
+    const res = await h.http
+      .post(smb)
+      .set(auth())
+      .send(smbBody(h.t1.shareId, { target_path: '/From Fileserver' }));
     expect(res.status).toBe(201);
     const c = res.body;
     expect(c.id).toMatch(/^cnn_[0-9A-Z]{26}$/);
@@ -59,13 +62,19 @@ describe('SMB connector CRUD', () => {
   });
 
   it('applies defaults for optional fields', async () => {
+    // The default target is the share's root: a share of its own (targets may not overlap).
+    const own = await h.http
+      .post('/api/v1/shares')
+      .set(auth())
+      .send({ name: 'Defaults', owner_id: h.t1.adminId });
+    expect(own.status).toBe(201);
     const res = await h.http.post(smb).set(auth()).send({
       name: 'Minimal',
       server_host: 'localhost',
       share_name: 'S',
       username: 'u',
       password: 'p',
-      target_share_id: h.t1.shareId,
+      target_share_id: own.body.id,
     });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
@@ -253,6 +262,70 @@ describe('SharePoint connector CRUD', () => {
       'VALIDATION_ERROR',
     );
     expect(e.details[0].path).toBe('body.site_url');
+  });
+});
+
+describe('target folders of one share do not overlap', () => {
+  it("refuses the same folder, a folder inside or around another connector's, in any kind", async () => {
+    const a = await createSmb({ target_path: '/Overlap/A' });
+    for (const [path, body] of [
+      ['/Overlap/A', smbBody(h.t1.shareId, { target_path: '/Overlap/A' })],
+      ['/overlap/a/Sub', smbBody(h.t1.shareId, { target_path: '/overlap/a/Sub' })],
+      ['/Overlap', smbBody(h.t1.shareId, { target_path: '/Overlap' })],
+      ['/', smbBody(h.t1.shareId, { target_path: '/' })],
+      ['/Overlap/A/x (SharePoint)', spBody(h.t1.shareId, { target_path: '/Overlap/A/x' })],
+    ] as const) {
+      const url = 'site_url' in body ? sp : smb;
+      const e = expectError(await h.http.post(url).set(auth()).send(body), 409, 'CONFLICT');
+      expect([path, e.details]).toEqual([
+        path,
+        { field: 'body.target_path', connector_id: a.id, target_path: '/Overlap/A' },
+      ]);
+    }
+    // Siblings, a name that only starts the same, and the same folder of another share are fine.
+    const b = await createSmb({ target_path: '/Overlap/B' });
+    await createSmb({ target_path: '/Overlap/AB' });
+    const other = await h.http
+      .post('/api/v1/shares')
+      .set(auth())
+      .send({ name: 'Overlap elsewhere', owner_id: h.t1.adminId });
+    const elsewhere = await h.http
+      .post(smb)
+      .set(auth())
+      .send(smbBody(other.body.id, { target_path: '/Overlap/A' }));
+    expect(elsewhere.status).toBe(201);
+    // Moving a target into another connector's folder is refused and changes nothing; a
+    // connector may respell its own.
+    expectError(
+      await h.http.patch(`${smb}/${b.id}`).set(auth()).send({ target_path: '/Overlap/A/b' }),
+      409,
+      'CONFLICT',
+    );
+    expect((await h.http.get(`${smb}/${b.id}`).set(auth())).body.target_path).toBe('/Overlap/B');
+    const respelled = await h.http
+      .patch(`${smb}/${a.id}`)
+      .set(auth())
+      .send({ target_path: '/overlap/a' });
+    expect(respelled.status).toBe(200);
+    // Once a connector is deleted its folder is free.
+    expect((await h.http.delete(`${smb}/${a.id}`).set(auth())).status).toBe(204);
+    const taken = await h.http
+      .patch(`${smb}/${b.id}`)
+      .set(auth())
+      .send({ target_path: '/Overlap/A' });
+    expect(taken.status).toBe(200);
+  });
+
+  it('lets exactly one of simultaneous creates into one folder through', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        h.http
+          .post(smb)
+          .set(auth())
+          .send(smbBody(h.t1.shareId, { target_path: '/Race' })),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
   });
 });
 

@@ -1,4 +1,10 @@
-/** Valid request bodies; tests override fields. */
+/**
+ * Valid request bodies; tests override fields. Each body targets a folder of its own (connectors
+ * of one share may not overlap).
+ */
+let seq = 0;
+const own = (base: string) => `${base} ${++seq}`;
+
 export function smbBody(
   shareId: string,
   over: Record<string, unknown> = {},
@@ -14,7 +20,7 @@ export function smbBody(
     username: 'scaidrive-svc',
     password: 'S3cr3t-Pa55word!',
     target_share_id: shareId,
-    target_path: '/From Fileserver',
+    target_path: own('/From Fileserver'),
     sync_direction: 'bidirectional',
     sync_permissions: true,
     sync_hidden_files: false,
@@ -41,7 +47,7 @@ export function spBody(
     azure_client_secret: 'Az-Cl1ent~Secret.Value',
     auth_type: 'app_auth',
     target_share_id: shareId,
-    target_path: '/From SharePoint',
+    target_path: own('/From SharePoint'),
     sync_direction: 'sharepoint_to_scaidrive',
     sync_versions: true,
     sync_metadata: true,

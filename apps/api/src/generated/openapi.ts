@@ -18,6 +18,9 @@ export interface paths {
      * @description Needs `MANAGE_PERMISSIONS` on `target_share_id`, which must be a live share of your tenant.
      *     Secrets are encrypted at rest and never returned. The first sync runs at the next scheduler
      *     tick unless `sync_interval_minutes` is 0 (manual only); `POST …/sync` starts one at once.
+     *     `409 CONFLICT` when `target_path` is, contains or lies inside the target folder of another
+     *     connector of the same share (of either kind): such connectors would copy, overwrite or delete
+     *     each other's files; `details` names the other connector.
      */
     post: operations['createSmbConnector'];
     delete?: never;
@@ -53,7 +56,8 @@ export interface paths {
      *     path, the direction or the filters makes the next sync a full one (`full_sync_required`).
      *     `{"enabled": false}` disables the connector (status `disabled`, queued or running syncs are
      *     cancelled, nothing is scheduled); `{"enabled": true}` makes it `idle` again. Omitted secrets
-     *     are kept.
+     *     are kept. A `target_path` overlapping another connector's target folder in the share is a
+     *     `409 CONFLICT`, as on create.
      */
     patch: operations['updateSmbConnector'];
     trace?: never;
@@ -300,6 +304,9 @@ export interface paths {
      * @description Needs `MANAGE_PERMISSIONS` on `target_share_id`, which must be a live share of your tenant.
      *     Secrets are encrypted at rest and never returned. The first sync runs at the next scheduler
      *     tick unless `sync_interval_minutes` is 0 (manual only); `POST …/sync` starts one at once.
+     *     `409 CONFLICT` when `target_path` is, contains or lies inside the target folder of another
+     *     connector of the same share (of either kind): such connectors would copy, overwrite or delete
+     *     each other's files; `details` names the other connector.
      */
     post: operations['createSharePointConnector'];
     delete?: never;
@@ -335,7 +342,8 @@ export interface paths {
      *     path, the direction or the filters makes the next sync a full one (`full_sync_required`).
      *     `{"enabled": false}` disables the connector (status `disabled`, queued or running syncs are
      *     cancelled, nothing is scheduled); `{"enabled": true}` makes it `idle` again. Omitted secrets
-     *     are kept.
+     *     are kept. A `target_path` overlapping another connector's target folder in the share is a
+     *     `409 CONFLICT`, as on create.
      */
     patch: operations['updateSharePointConnector'];
     trace?: never;
@@ -2627,6 +2635,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -2715,6 +2724,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -3146,6 +3156,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -3234,6 +3245,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];

@@ -20,6 +20,7 @@ import { listConnectors } from './connector-rows.js';
 import type { Actor } from './actor.js';
 import type { AuditLog } from './audit.js';
 import type { SyncRequestService } from './sync-requests.js';
+import { assertTargetFree } from './target-overlap.js';
 import {
   cleanBasePath,
   cleanPatternSet,
@@ -191,6 +192,11 @@ export class ConnectorService {
         );
     }
     return this.prisma.$transaction(async (tx) => {
+      await assertTargetFree(tx, {
+        tenantId: actor.principal.tenantId,
+        shareId: share!.id,
+        path: data.targetPath!,
+      });
       const row = await tx.connector.create({ data });
       await this.audit.record(tx, actor, {
         action: 'connector.created',
@@ -280,6 +286,13 @@ export class ConnectorService {
     if (changed.length === 0) return current;
     data.configRevision = { increment: 1 };
     return this.prisma.$transaction(async (tx) => {
+      if (changed.includes('target_path'))
+        await assertTargetFree(tx, {
+          tenantId: current.tenantId,
+          shareId: current.targetShareId,
+          path: values.targetPath as string,
+          exceptId: current.id,
+        });
       const row = await tx.connector.update({ where: { id: current.id }, data });
       if (disabling) await this.syncRequests.cancelActive(tx, current, 'Connector disabled');
       await this.audit.record(tx, actor, {
