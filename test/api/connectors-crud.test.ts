@@ -267,13 +267,28 @@ describe('SharePoint connector CRUD', () => {
 
 describe('target folders of one share do not overlap', () => {
   it("refuses the same folder, a folder inside or around another connector's, in any kind", async () => {
-    const a = await createSmb({ target_path: '/Overlap/A' });
+    // Shares of their own: other tests' connectors are not in the way.
+    const newShare = async (name: string) => {
+      const res = await h.http
+        .post('/api/v1/shares')
+        .set(auth())
+        .send({ name, owner_id: h.t1.adminId });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    const shareId = await newShare('Overlap');
+    const create = async (target_path: string) => {
+      const res = await h.http.post(smb).set(auth()).send(smbBody(shareId, { target_path }));
+      expect(res.status).toBe(201);
+      return res.body;
+    };
+    const a = await create('/Overlap/A');
     for (const [path, body] of [
-      ['/Overlap/A', smbBody(h.t1.shareId, { target_path: '/Overlap/A' })],
-      ['/overlap/a/Sub', smbBody(h.t1.shareId, { target_path: '/overlap/a/Sub' })],
-      ['/Overlap', smbBody(h.t1.shareId, { target_path: '/Overlap' })],
-      ['/', smbBody(h.t1.shareId, { target_path: '/' })],
-      ['/Overlap/A/x (SharePoint)', spBody(h.t1.shareId, { target_path: '/Overlap/A/x' })],
+      ['/Overlap/A', smbBody(shareId, { target_path: '/Overlap/A' })],
+      ['/overlap/a/Sub', smbBody(shareId, { target_path: '/overlap/a/Sub' })],
+      ['/Overlap', smbBody(shareId, { target_path: '/Overlap' })],
+      ['/', smbBody(shareId, { target_path: '/' })],
+      ['/Overlap/A/x (SharePoint)', spBody(shareId, { target_path: '/Overlap/A/x' })],
     ] as const) {
       const url = 'site_url' in body ? sp : smb;
       const e = expectError(await h.http.post(url).set(auth()).send(body), 409, 'CONFLICT');
@@ -283,16 +298,12 @@ describe('target folders of one share do not overlap', () => {
       ]);
     }
     // Siblings, a name that only starts the same, and the same folder of another share are fine.
-    const b = await createSmb({ target_path: '/Overlap/B' });
-    await createSmb({ target_path: '/Overlap/AB' });
-    const other = await h.http
-      .post('/api/v1/shares')
-      .set(auth())
-      .send({ name: 'Overlap elsewhere', owner_id: h.t1.adminId });
+    const b = await create('/Overlap/B');
+    await create('/Overlap/AB');
     const elsewhere = await h.http
       .post(smb)
       .set(auth())
-      .send(smbBody(other.body.id, { target_path: '/Overlap/A' }));
+      .send(smbBody(await newShare('Overlap elsewhere'), { target_path: '/Overlap/A' }));
     expect(elsewhere.status).toBe(201);
     // Moving a target into another connector's folder is refused and changes nothing; a
     // connector may respell its own.

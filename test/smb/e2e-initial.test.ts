@@ -158,8 +158,11 @@ describe('initial sync of an SMB share', () => {
 });
 
 describe('POST /smb-connectors/{id}/test', () => {
+  let probes = 0;
   const test = async (over: Record<string, unknown>) => {
-    const cid = await e.createConnector({ base_path: BASE, target_path: '/probe', ...over });
+    // Each connector needs a target folder of its own.
+    const target_path = `/probe ${++probes}`;
+    const cid = await e.createConnector({ base_path: BASE, target_path, ...over });
     const res = await e.api.http
       .post(`/api/v1/smb-connectors/${cid}/test`)
       .set(bearer(e.api.t1.adminToken));
