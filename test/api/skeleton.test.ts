@@ -23,6 +23,23 @@ describe('system endpoints', () => {
     expect(res.body).toEqual({ status: 'ready', checks: { database: 'ok', queue: 'ok' } });
   });
 
+  it('ready stays 503 until the queue is started, even though the database answers', async () => {
+    const h2 = await startApi({}, { start: false });
+    try {
+      const before = await h2.http.get('/api/v1/ready');
+      expect(before.status).toBe(503);
+      expect(before.body).toEqual({
+        status: 'not_ready',
+        checks: { database: 'ok', queue: 'error' },
+      });
+      await h2.runtime.start();
+      const after = await h2.http.get('/api/v1/ready');
+      expect(after.status).toBe(200);
+    } finally {
+      await h2.close();
+    }
+  });
+
   it('serves the OpenAPI 3.1 document and a self-contained reference page', async () => {
     const doc = await h.http.get('/api/v1/openapi.json');
     expect(doc.status).toBe(200);

@@ -84,6 +84,37 @@ describe('start-up without a reachable database', () => {
     90_000,
   );
 
+  it.each([
+    ['api', 'PORT', '/api/v1/ready'],
+    ['worker', 'WORKER_PORT', '/readyz'],
+  ] as const)(
+    '%s: SIGTERM while still starting stops it cleanly (exit 0, no start-up error)',
+    async (app, portVar, readyPath) => {
+      const deadPort = await freePort();
+      const port = await freePort();
+      const child = spawnApp(
+        app,
+        env(`postgresql://postgres@127.0.0.1:${deadPort}/none`, {
+          [portVar]: String(port),
+          STARTUP_TIMEOUT_SECONDS: '120',
+        }),
+      );
+      children.push(child);
+      await child.waitForLog((l) => l.message === 'database not reachable yet; retrying', 60_000);
+      expect(await status(`http://127.0.0.1:${port}${readyPath}`)).toBe(503);
+      const started = Date.now();
+      child.kill('SIGTERM');
+      const exit = await child.exited;
+      expect(exit).toEqual({ code: 0, signal: null });
+      // Well inside the start-up budget: the retry loop gave way instead of running it out.
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(child.logs.some((l) => l.message === 'signal received')).toBe(true);
+      // (The access log's line for the 503 readiness probe above is expected.)
+      expect(child.logs.filter((l) => l.level === 'error' && l.message !== 'request')).toEqual([]);
+    },
+    90_000,
+  );
+
   it('api: connects once the database comes up, without a restart', async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'startup-'));
     const pgPort = await freePort();

@@ -80,7 +80,7 @@ export interface ApiRuntime {
   drive: Drive;
   listen(port: number, host: string): Promise<RunningServer>;
   /** Connects the queue, retrying with backoff (done by composeApi unless `start: false`). */
-  start(): Promise<void>;
+  start(options?: { signal?: AbortSignal }): Promise<void>;
   /** SIGTERM path: readiness false, stop accepting, drain, close pools. */
   shutdown(): Promise<void>;
 }
@@ -105,14 +105,17 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
     });
   if (ownsBoss) boss.on('error', (err) => logger.error('queue error', { err }));
   let started: Promise<void> | undefined;
-  // Connects the queue (and with it the database). Until it has, `/ready` answers 503.
-  const start = (): Promise<void> =>
+  let queueReady = false;
+  // Connects the queue (and with it the database). Until it has, `/ready` answers 503 — even when
+  // the database already answers (a database made from a template already holds the queues).
+  const start = (startOptions: { signal?: AbortSignal } = {}): Promise<void> =>
     (started ??= retryWithBackoff(
       async () => {
         if (ownsBoss) await boss.start();
         await ensureQueues(boss, queueSettingsFromConfig(config));
+        queueReady = true;
       },
-      startupRetry(config, logger),
+      startupRetry(config, logger, startOptions.signal),
     ).catch((err: unknown) => {
       started = undefined;
       throw err;
@@ -178,7 +181,7 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
     authenticator: new Authenticator(verifiers),
     openapi: assembleOpenApi(),
     modules,
-    readiness: [databaseCheck(prisma), queueCheck(boss)],
+    readiness: [databaseCheck(prisma), queueCheck(boss, () => queueReady)],
     lifecycle,
     bodyLimit: config.BODY_LIMIT,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,

@@ -21,18 +21,23 @@ async function main(): Promise<void> {
     secretKeys: config.secretKeys,
     start: false,
   });
-  // Listen first so `/ready` can answer 503 while the database is still unreachable.
+  // Signals first: a pod stopped while it is still starting shuts down cleanly, not mid-way.
+  const stopping = onShutdownSignals(logger, config.SHUTDOWN_TIMEOUT_SECONDS * 1000, () =>
+    api.shutdown(),
+  );
+  // Listen next so `/ready` can answer 503 while the database is still unreachable.
   await api.listen(config.PORT, config.HOST);
   try {
-    await api.start();
+    await api.start({ signal: stopping });
   } catch (err) {
+    // Start-up gave way to a shutdown signal; the shutdown in progress ends the process.
+    if (stopping.aborted) return;
     return exitWithError(
       logger,
       `cannot reach the database after ${config.STARTUP_TIMEOUT_SECONDS} s; giving up (check DATABASE_URL and that PostgreSQL is running)`,
       { reason: err instanceof Error ? err.message : String(err) },
     );
   }
-  onShutdownSignals(logger, config.SHUTDOWN_TIMEOUT_SECONDS * 1000, () => api.shutdown());
 }
 
 main().catch((err: unknown) => {

@@ -10,7 +10,7 @@ import { smbSource } from './sources/smb.js';
 import { sharePointSource } from './sources/sharepoint.js';
 import { SourceRegistry } from './sources/registry.js';
 import { createEngineRunner } from './sync-runner.js';
-import { Worker } from './worker.js';
+import { Worker, type StartOptions } from './worker.js';
 
 export interface ComposeWorkerOptions {
   config: Config;
@@ -30,7 +30,7 @@ export interface WorkerRuntime {
   prisma: PrismaClient;
   boss: PgBoss;
   /** Starts consuming; returns the health port. */
-  start(options?: { healthPort?: number }): Promise<number>;
+  start(options?: StartOptions): Promise<number>;
   shutdown(): Promise<void>;
 }
 

@@ -21,16 +21,21 @@ async function main(): Promise<void> {
     databaseUrl: config.DATABASE_URL,
     secretKeys: config.secretKeys,
   });
+  // Signals before start-up: a pod stopped while it is still starting shuts down cleanly.
+  const stopping = onShutdownSignals(logger, config.SHUTDOWN_TIMEOUT_SECONDS * 1000, () =>
+    runtime.shutdown(),
+  );
   try {
-    await runtime.start();
+    await runtime.start({ signal: stopping });
   } catch (err) {
+    // Start-up gave way to a shutdown signal; the shutdown in progress ends the process.
+    if (stopping.aborted) return;
     return exitWithError(
       logger,
       `cannot reach the database after ${config.STARTUP_TIMEOUT_SECONDS} s; giving up (check DATABASE_URL and that PostgreSQL is running)`,
       { reason: err instanceof Error ? err.message : String(err) },
     );
   }
-  onShutdownSignals(logger, config.SHUTDOWN_TIMEOUT_SECONDS * 1000, () => runtime.shutdown());
 }
 
 main().catch((err: unknown) => {

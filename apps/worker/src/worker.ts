@@ -43,6 +43,13 @@ export interface WorkerDeps {
 }
 
 /** One worker process: consumes `connector-sync`, takes part in scheduling, serves health/metrics. */
+export interface StartOptions {
+  /** Port of the health/metrics server (0 = ephemeral); defaults to WORKER_PORT. */
+  healthPort?: number;
+  /** Aborts the start-up retries (a shutdown signal arrived while starting). */
+  signal?: AbortSignal;
+}
+
 export class Worker {
   readonly metrics: WorkerMetrics;
   readonly handler: SyncJobHandler;
@@ -53,6 +60,8 @@ export class Worker {
   private depthTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  /** Set once the queue handlers are registered: until then `/readyz` answers 503. */
+  private consuming = false;
 
   constructor(private readonly deps: WorkerDeps) {
     this.metrics = deps.metrics ?? new WorkerMetrics();
@@ -77,6 +86,8 @@ export class Worker {
       {
         name: 'queue',
         check: async () => {
+          // A database made from a template already holds the schema; ready means consuming.
+          if (!this.consuming) throw new Error('not consuming yet');
           if (!(await deps.boss.isInstalled())) throw new Error('queue schema missing');
         },
       },
@@ -84,7 +95,7 @@ export class Worker {
   }
 
   /** Starts consuming. Returns the health server's port (0 in config = ephemeral). */
-  async start(options: { healthPort?: number } = {}): Promise<number> {
+  async start(options: StartOptions = {}): Promise<number> {
     const { config, boss, logger } = this.deps;
     // Health first: while the database is unreachable `/readyz` answers 503 and start-up retries.
     const port = await this.health.listen(options.healthPort ?? config.WORKER_PORT, config.HOST);
@@ -93,7 +104,7 @@ export class Worker {
         await this.deps.startQueue?.();
         await ensureQueues(boss, queueSettingsFromConfig(config));
       },
-      startupRetry(config, logger),
+      startupRetry(config, logger, options.signal),
     ).catch(async (err: unknown) => {
       await this.health.close();
       throw err;
@@ -145,6 +156,7 @@ export class Worker {
     this.depthTimer = setInterval(() => void this.refreshQueueDepth(), 15_000);
     this.depthTimer.unref();
     await this.refreshQueueDepth();
+    this.consuming = true;
     logger.info('worker started', {
       worker_id: this.workerId,
       health_port: port,

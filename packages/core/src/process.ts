@@ -30,10 +30,14 @@ export function processLogger(config: Config, service: string): Logger {
   });
 }
 
-/** Retry options for reaching the database at start-up: transient errors only, logged, bounded. */
-export function startupRetry(config: Config, logger: Logger): RetryOptions {
+/**
+ * Retry options for reaching the database at start-up: transient errors only, logged, bounded, and
+ * given up at once when `signal` aborts (a shutdown signal during start-up).
+ */
+export function startupRetry(config: Config, logger: Logger, signal?: AbortSignal): RetryOptions {
   return {
     maxWaitMs: config.STARTUP_TIMEOUT_SECONDS * 1000,
+    ...(signal ? { signal } : {}),
     isRetryable: (err) => classifyError(err).action === 'retry',
     onRetry: (err, attempt, waitMs) =>
       logger.warn('database not reachable yet; retrying', {
@@ -47,14 +51,20 @@ export function startupRetry(config: Config, logger: Logger): RetryOptions {
 /**
  * On the first SIGTERM or SIGINT: runs `shutdown`, then exits 0; exits 1 if it has not finished
  * `graceMs` later (a hung drain must not outlive the pod's grace period).
+ *
+ * Install it before start-up, not after: Kubernetes stops pods that are still starting (a rollout,
+ * a scale-down), and a signal without a handler kills the process mid-way. The returned signal
+ * aborts at the first SIGTERM/SIGINT, so start-up can stop retrying and step aside for `shutdown`.
  */
 export function onShutdownSignals(
   logger: Logger,
   graceMs: number,
   shutdown: () => Promise<void>,
-): void {
+): AbortSignal {
+  const stopping = new AbortController();
   const stop = (signal: string): void => {
     logger.info('signal received', { signal });
+    stopping.abort();
     const hard = setTimeout(() => {
       logger.error('shutdown timed out; exiting');
       process.exit(1);
@@ -70,6 +80,7 @@ export function onShutdownSignals(
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  return stopping.signal;
 }
 
 /** Logs a fatal error, lets the log transport flush (winston writes asynchronously), then exits 1. */

@@ -2355,7 +2355,7 @@ export interface components {
     Readiness: {
       /** @enum {string} */
       status: 'ready' | 'not_ready';
-      /** @description One entry per dependency, `ok` or `error` (plus `shutting_down` while draining). */
+      /** @description One entry per dependency, `ok` or `error` (plus `shutting_down` while draining); `queue` is `error` until this process has started its queue connection. */
       checks: {
         [key: string]: 'ok' | 'error' | 'shutting_down';
       };

@@ -21,10 +21,12 @@ export function databaseCheck(prisma: PrismaClient): ReadinessCheck {
   };
 }
 
-export function queueCheck(boss: PgBoss): ReadinessCheck {
+/** The queue is usable once this process has started it (`started`) and its queue exists. */
+export function queueCheck(boss: PgBoss, started: () => boolean = () => true): ReadinessCheck {
   return {
     name: 'queue',
     async check() {
+      if (!started()) throw new Error('queue not started yet');
       const q = await boss.getQueue(QUEUE_CONNECTOR_SYNC);
       if (!q) throw new Error(`queue ${QUEUE_CONNECTOR_SYNC} does not exist`);
     },
