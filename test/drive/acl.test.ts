@@ -171,6 +171,22 @@ describe('effective permissions (one function for every check)', () => {
     }
   });
 
+  it('answers "which of these may they read" for a whole share at once with the same rule', async () => {
+    const items = [res.A!, res.B!, res.f!, res.g!];
+    const ids = [...items.map((r) => r.id), 'nod_missing'];
+    for (const p of Object.keys(who)) {
+      const readable = await f.drive.permissions.readableInShare(who[p]!, res.share!.id, ids);
+      const expected = new Set<string>();
+      for (const r of items)
+        if ((await f.drive.permissions.effective(who[p]!, r)) & P.READ) expected.add(r.id);
+      expect({ p, readable: [...readable].sort() }).toEqual({ p, readable: [...expected].sort() });
+    }
+    // The reader is denied A by its own entry but reads B, f (B's allow) and g (inheritance off).
+    expect(
+      [...(await f.drive.permissions.readableInShare(who.reader!, res.share!.id, ids))].sort(),
+    ).toEqual([res.B!.id, res.f!.id, res.g!.id].sort());
+  });
+
   it('reports a wrong resource type or an unknown id as no permission', async () => {
     expect(await f.drive.permissions.effective(who.admin!, { type: 'file', id: res.A!.id })).toBe(
       0,

@@ -607,6 +607,25 @@ describe('permissions', () => {
     };
     expect(await seen(editor.auth)).toEqual({ out: ['a.txt', 'c.txt'], total: 2 });
     expect(await seen(admin)).toEqual({ out: ['a.txt', 'b.txt', 'c.txt', 's.txt'], total: 4 });
+    // DELETE without READ on the share: the names of the trash are not theirs to see.
+    const blind = await userToken();
+    await h.http
+      .post(`/api/v1/shares/${sh.body.id}/members`)
+      .set(admin)
+      .send({ principal_type: 'user', principal_id: blind.id, role: 'contributor' });
+    const r = await h.http
+      .post(`/api/v1/permissions/acl/share/${sh.body.id}`)
+      .set(admin)
+      .send({
+        principal_type: 'user',
+        principal_id: blind.id,
+        permissions: ['READ'],
+        ace_type: 'deny',
+      });
+    expect(r.status).toBe(201);
+    const denied = await h.http.get(`/api/v1/shares/${sh.body.id}/trash`).set(blind.auth);
+    expect(denied.status).toBe(404);
+    expect(JSON.stringify(denied.body)).not.toMatch(/a\.txt|c\.txt/);
   });
 
   it('keeps another tenant out entirely', async () => {

@@ -1220,7 +1220,7 @@ export interface paths {
     };
     /**
      * Items in the share's trash (the items that were deleted, newest first)
-     * @description Needs DELETE on the share. Callers who do not manage the share's permissions do not see (in the page nor in `total`) trashed items they may not read.
+     * @description Needs READ and DELETE on the share. Callers who do not manage the share's permissions do not see (in the page nor in `total`) trashed items they may not read.
      */
     get: operations['listShareTrash'];
     put?: never;

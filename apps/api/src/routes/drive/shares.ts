@@ -161,7 +161,9 @@ export function mountShares(router: Router, drive: Drive): void {
   router.get('/shares/:share_id/trash', async (req, res) => {
     const id = param(req, 'share_id');
     const p = principalOf(req);
-    const bits = await perms.require(p, shareRef(id), Permission.DELETE);
+    // READ too: the listing shows names, and items without permissions of their own have the
+    // share's — a caller denied READ on the share (but with DELETE) must not see them.
+    const bits = await perms.require(p, shareRef(id), Permission.READ | Permission.DELETE);
     // As in folder listings, trashed items the caller may not read are left out of the page and
     // of `total`; only those with permissions of their own in their chain can differ from the
     // share's. Share managers see the whole trash (as they see every change).
