@@ -101,6 +101,10 @@ describe.each(['prisma', 'pg pool'] as const)(
       expect(got).toMatchObject({ path: lone, parentKey: 'l\ud800' });
       expect(got?.conflict).toEqual({ [lone]: { path: lone, names: [lone] } });
       expect(got?.lastError).toBe(`"${lone}" cannot be created`);
+      // Item ids may carry such names too (a connector that uses paths as ids): kept exactly.
+      expect((await store.getBySourceId(`s-${lone}`))?.path).toBe(lone);
+      expect((await store.getByTargetId(`t-L\ud800`))?.source?.id).toBe('s-L\ud800');
+      expect((await store.getBySourceId('s-L\ufffd'))?.path).toBe('L\ufffd');
       expect((await store.children('l\ud800')).map((r) => r.path)).toEqual([lone]);
       expect((await store.children('l\ufffd')).map((r) => r.path)).toEqual(['L\ufffd/x\ufffd.txt']);
       const under: string[] = [];

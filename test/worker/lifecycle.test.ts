@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   AuthFailedError,
   UnreachableError,
@@ -431,6 +431,36 @@ describe('maintenance', () => {
     await waitFor(async () => calls.length === 1);
     expect(calls[0]).toBeInstanceOf(AbortSignal);
     expect(w.workerId).toBeTruthy();
+  });
+});
+
+describe('start-up', () => {
+  it('a stop during start-up registers no consumer and ends the start', async () => {
+    const b = await boss();
+    const work = jest.spyOn(b, 'work');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inStart = new Promise<void>((r) => (entered = r));
+    const w = new Worker({
+      config,
+      prisma,
+      boss: b,
+      logger: captureLogger('error').logger,
+      runSync: async () => ({ status: 'completed' }) as never,
+      // The queue connects slowly: the stop arrives while start-up is still in it.
+      startQueue: async () => {
+        entered();
+        await gate;
+      },
+    });
+    const started = w.start({ healthPort: 0 });
+    await inStart;
+    const stopped = w.stop();
+    release();
+    await expect(started).rejects.toMatchObject({ name: 'AbortError' });
+    await stopped;
+    expect(work).not.toHaveBeenCalled();
   });
 });
 

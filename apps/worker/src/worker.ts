@@ -60,6 +60,8 @@ export class Worker {
   private depthTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private starting: Promise<number> | undefined;
+  private readonly abortStart = new AbortController();
   /** Set once the queue handlers are registered: until then `/readyz` answers 503. */
   private consuming = false;
 
@@ -94,21 +96,38 @@ export class Worker {
     ]);
   }
 
-  /** Starts consuming. Returns the health server's port (0 in config = ephemeral). */
-  async start(options: StartOptions = {}): Promise<number> {
+  /**
+   * Starts consuming. Returns the health server's port (0 in config = ephemeral). A `stop()` (or
+   * `options.signal`) during start-up ends the retries; `stop()` waits for a start in progress, so
+   * no consumer is registered behind its back.
+   */
+  start(options: StartOptions = {}): Promise<number> {
+    this.starting ??= this.startConsuming(options).catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
+    return this.starting;
+  }
+
+  private async startConsuming(options: StartOptions): Promise<number> {
     const { config, boss, logger } = this.deps;
     // Health first: while the database is unreachable `/readyz` answers 503 and start-up retries.
     const port = await this.health.listen(options.healthPort ?? config.WORKER_PORT, config.HOST);
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, this.abortStart.signal])
+      : this.abortStart.signal;
     await retryWithBackoff(
       async () => {
         await this.deps.startQueue?.();
         await ensureQueues(boss, queueSettingsFromConfig(config));
       },
-      startupRetry(config, logger, options.signal),
+      startupRetry(config, logger, signal),
     ).catch(async (err: unknown) => {
       await this.health.close();
       throw err;
     });
+    // Stopped while the queue connected: register nothing.
+    signal.throwIfAborted();
     await boss.work(
       QUEUE_CONNECTOR_SYNC,
       {
@@ -174,8 +193,10 @@ export class Worker {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       const { boss, logger, config } = this.deps;
-      logger.info('worker stopping', { running_jobs: this.handler.runningCount });
       this.health.markShuttingDown();
+      this.abortStart.abort();
+      await this.starting?.catch(() => undefined);
+      logger.info('worker stopping', { running_jobs: this.handler.runningCount });
       if (this.depthTimer) clearInterval(this.depthTimer);
       if (this.tickTimer) clearInterval(this.tickTimer);
       await boss.offWork(QUEUE_SCHEDULER_TICK).catch(() => undefined);

@@ -10,8 +10,8 @@ import type { PrismaClient } from './generated/prisma/client.js';
  * batched (one statement per batch via `unnest`), ordering is by code point (`COLLATE "C"`), the
  * order the engine merges in.
  *
- * Paths, keys and conflict details go through `toStorableText` on the way in and back on the way
- * out, so a foreign name with unpaired surrogates is stored exactly (never as U+FFFD, which would
+ * Paths, keys, item ids and conflict details go through `toStorableText` on the way in and back on
+ * the way out (lookups by id escape the same way), so a foreign name with unpaired surrogates is stored exactly (never as U+FFFD, which would
  * merge it with another name's row); error messages too (a changed message is a changed row).
  *
  * It runs the same SQL over a `PrismaClient` or a `pg.Pool`. The pool is the fast path: an unchanged
@@ -115,7 +115,7 @@ function side(
 ): FileStateSide | null {
   if (size === null || mtime === null) return null;
   const s: FileStateSide = { size: Number(size), mtimeMs: Number(mtime) };
-  if (id !== null) s.id = id;
+  if (id !== null) s.id = fromStorableText(id);
   if (version !== null) s.version = version;
   if (hash !== null) s.hash = hash;
   return s;
@@ -276,12 +276,12 @@ export function createFileStateStore(
         col((r) => toStorableText(r.parentKey)),
         col((r) => r.kind),
         col((r) => r.status),
-        col((r) => r.source?.id ?? null),
+        col((r) => (r.source?.id == null ? null : toStorableText(r.source.id))),
         col((r) => (r.source ? String(r.source.size) : null)),
         col((r) => iso(r.source?.mtimeMs)),
         col((r) => r.source?.version ?? null),
         col((r) => r.source?.hash ?? null),
-        col((r) => r.target?.id ?? null),
+        col((r) => (r.target?.id == null ? null : toStorableText(r.target.id))),
         col((r) => r.target?.version ?? null),
         col((r) => (r.target ? String(r.target.size) : null)),
         col((r) => iso(r.target?.mtimeMs)),
