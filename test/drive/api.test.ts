@@ -103,6 +103,43 @@ describe('users and groups', () => {
       'VALIDATION_ERROR',
     );
   });
+
+  it('the tenant:admin scope alone does not let a user change users or groups (no self-promotion)', async () => {
+    // What a platform token without application scopes carries by default.
+    const scoped = await userToken('user', ['tenant:admin']);
+    const g = await h.http.post('/api/v1/groups').set(admin).send({ name: 'Payroll' });
+    const attempts = [
+      h.http.patch(`/api/v1/users/${scoped.id}`).set(scoped.auth).send({ role: 'tenant_admin' }),
+      h.http.put(`/api/v1/groups/${g.body.id}/members/${scoped.id}`).set(scoped.auth),
+      h.http.post('/api/v1/users').set(scoped.auth).send({ role: 'tenant_admin' }),
+      h.http.post('/api/v1/groups').set(scoped.auth).send({ name: 'Mine' }),
+      h.http.delete(`/api/v1/groups/${g.body.id}`).set(scoped.auth),
+    ];
+    for (const res of await Promise.all(attempts)) {
+      expect(expectError(res, 403, 'FORBIDDEN').message).toMatch(/tenant admin role/);
+    }
+    // An admin's token narrowed to files cannot either (least privilege).
+    const narrowed = await userToken('tenant_admin', ['files:read', 'files:write']);
+    expectError(
+      await h.http
+        .patch(`/api/v1/users/${scoped.id}`)
+        .set(narrowed.auth)
+        .send({ role: 'tenant_admin' }),
+      403,
+      'FORBIDDEN',
+    );
+    const row = await h.db.prisma.user.findUnique({ where: { id: scoped.id } });
+    expect(row?.role).toBe('user');
+    const members = await h.http.get(`/api/v1/groups/${g.body.id}/members`).set(admin);
+    expect(members.body.total).toBe(0);
+    // The admin (role + scope) can.
+    const promoted = await h.http
+      .patch(`/api/v1/users/${scoped.id}`)
+      .set(admin)
+      .send({ role: 'tenant_admin' });
+    expect(promoted.status).toBe(200);
+    expect(promoted.body.role).toBe('tenant_admin');
+  });
 });
 
 describe('folders and names', () => {

@@ -23,6 +23,17 @@ export function canManageConnectors(p: Principal): boolean {
   return p.isTenantAdmin || p.scopes.some((s) => ADMIN_SCOPES.has(s));
 }
 
+/**
+ * Administration of users and groups (who exists, who is an admin, who is in which group) changes
+ * who may read what, so it needs both: the tenant_admin *role* in the database and a token whose
+ * scopes allow administration. The scope alone is not enough — a platform token without
+ * application scopes defaults to `tenant:admin`, and that must not let a user make themselves an
+ * admin (who bypasses every file permission) or join a group that opens files to them.
+ */
+export function canAdministerPrincipals(p: Principal): boolean {
+  return p.isTenantAdmin && p.scopes.some((s) => ADMIN_SCOPES.has(s));
+}
+
 /** OIDC scopes carry no authorisation. */
 export const OIDC_SCOPES = new Set([
   'openid',

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { ValidationError } from '@scaidrive/core';
 import { NameInvalidError, type Actor, type Principal } from '@scaidrive/drive';
-import { canManageConnectors } from '../../auth/principal.js';
+import { canAdministerPrincipals, canManageConnectors } from '../../auth/principal.js';
 import { ForbiddenError } from '@scaidrive/core';
 
 /** The share-store view of the caller (the auth middleware ran before every drive route). */
@@ -24,10 +24,18 @@ export function tenantOf(req: Request): string {
   return req.principal!.tenantId;
 }
 
-/** Principal administration (users, groups, new shares): scope `tenant:admin` or the admin role. */
+/** Creating shares: scope `tenant:admin` or the admin role (as connector management). */
 export function requireTenantAdmin(req: Request): void {
   if (!canManageConnectors(req.principal!))
     throw new ForbiddenError('This needs the tenant:admin scope or the tenant admin role');
+}
+
+/** Changing users and groups: the tenant admin role and an admin-scoped token (see principal.ts). */
+export function requirePrincipalAdmin(req: Request): void {
+  if (!canAdministerPrincipals(req.principal!))
+    throw new ForbiddenError(
+      'Changing users and groups needs the tenant admin role and a token with the tenant:admin scope',
+    );
 }
 
 export function page(req: Request): { limit: number; offset: number } {

@@ -1,9 +1,9 @@
 import type { Router } from 'express';
 import type { Drive } from '@scaidrive/drive';
-import { page, param, requireTenantAdmin, str, tenantOf } from './common.js';
+import { page, param, requirePrincipalAdmin, str, tenantOf } from './common.js';
 import { group, user } from './serialize.js';
 
-/** `/users/**` and `/groups/**`: reading for every user of the tenant, changes for admins. */
+/** `/users/**` and `/groups/**`: reading for every user of the tenant, changes for tenant admins. */
 export function mountPrincipals(router: Router, drive: Drive): void {
   const p = drive.principals;
 
@@ -15,7 +15,7 @@ export function mountPrincipals(router: Router, drive: Drive): void {
     res.json({ users: users.map(user), total });
   });
   router.post('/users', async (req, res) => {
-    requireTenantAdmin(req);
+    requirePrincipalAdmin(req);
     const b = req.body as {
       email?: string | null;
       display_name?: string | null;
@@ -32,7 +32,7 @@ export function mountPrincipals(router: Router, drive: Drive): void {
     res.json(user(await p.getUser(tenantOf(req), param(req, 'user_id'))));
   });
   router.patch('/users/:user_id', async (req, res) => {
-    requireTenantAdmin(req);
+    requirePrincipalAdmin(req);
     const b = req.body as {
       email?: string | null;
       display_name?: string | null;
@@ -48,7 +48,7 @@ export function mountPrincipals(router: Router, drive: Drive): void {
     res.json(user(updated));
   });
   router.delete('/users/:user_id', async (req, res) => {
-    requireTenantAdmin(req);
+    requirePrincipalAdmin(req);
     await p.deleteUser(tenantOf(req), param(req, 'user_id'));
     res.status(204).end();
   });
@@ -66,7 +66,7 @@ export function mountPrincipals(router: Router, drive: Drive): void {
     res.json({ groups: groups.map(group), total });
   });
   router.post('/groups', async (req, res) => {
-    requireTenantAdmin(req);
+    requirePrincipalAdmin(req);
     const b = req.body as { name: string; email?: string | null; description?: string | null };
     const created = await p.createGroup(tenantOf(req), b);
     res.status(201).location(`/api/v1/groups/${created.id}`).json(group(created));
@@ -75,11 +75,11 @@ export function mountPrincipals(router: Router, drive: Drive): void {
     res.json(group(await p.getGroup(tenantOf(req), param(req, 'group_id'))));
   });
   router.patch('/groups/:group_id', async (req, res) => {
-    requireTenantAdmin(req);
+    requirePrincipalAdmin(req);
     res.json(group(await p.updateGroup(tenantOf(req), param(req, 'group_id'), req.body)));
   });
   router.delete('/groups/:group_id', async (req, res) => {
-    requireTenantAdmin(req);
+    requirePrincipalAdmin(req);
     await p.deleteGroup(tenantOf(req), param(req, 'group_id'));
     res.status(204).end();
   });
@@ -92,12 +92,12 @@ export function mountPrincipals(router: Router, drive: Drive): void {
     res.json({ users: users.map(user), total });
   });
   router.put('/groups/:group_id/members/:user_id', async (req, res) => {
-    requireTenantAdmin(req);
+    requirePrincipalAdmin(req);
     await p.addGroupMember(tenantOf(req), param(req, 'group_id'), param(req, 'user_id'));
     res.status(204).end();
   });
   router.delete('/groups/:group_id/members/:user_id', async (req, res) => {
-    requireTenantAdmin(req);
+    requirePrincipalAdmin(req);
     await p.removeGroupMember(tenantOf(req), param(req, 'group_id'), param(req, 'user_id'));
     res.status(204).end();
   });
