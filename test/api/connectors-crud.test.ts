@@ -142,6 +142,40 @@ describe('SMB connector CRUD', () => {
     expect(JSON.stringify(audit)).not.toContain('n3w-pass');
   });
 
+  it('PATCH that points the stored password at another server or account needs the password again', async () => {
+    const c = await createSmb();
+    const before = await h.db.prisma.connector.findUnique({ where: { id: c.id } });
+    for (const change of [
+      { server_host: '10.20.30.40' },
+      { server_port: 1445 },
+      { domain: 'OTHER' },
+      { username: 'someone-else' },
+      { server_host: '10.20.30.40', username: 'x', name: 'Moved' },
+    ]) {
+      const res = await h.http.patch(`${smb}/${c.id}`).set(auth()).send(change);
+      const e = expectError(res, 400, 'VALIDATION_ERROR');
+      expect(e.details).toContainEqual({
+        path: 'body.password',
+        reason: expect.stringContaining('is required when'),
+      });
+    }
+    const unchanged = await h.db.prisma.connector.findUnique({ where: { id: c.id } });
+    expect(unchanged).toEqual(before);
+    // The same values (host case and spacing are normalised) are no change; other fields are free.
+    const same = await h.http
+      .patch(`${smb}/${c.id}`)
+      .set(auth())
+      .send({ server_host: ' 127.0.0.1 ', domain: 'CORP', share_name: 'Other', base_path: 'x' });
+    expect(same.status).toBe(200);
+    // With the password in the same request the move is fine.
+    const moved = await h.http
+      .patch(`${smb}/${c.id}`)
+      .set(auth())
+      .send({ server_host: '10.20.30.40', password: 'for-the-new-server' });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ server_host: '10.20.30.40', password_set: true });
+  });
+
   it('PATCH with target_share_id is a 400 and changes nothing', async () => {
     const c = await createSmb();
     const res = await h.http

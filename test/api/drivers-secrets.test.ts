@@ -199,7 +199,12 @@ describe('drivers and secrets', () => {
   });
 
   it('/test reports driver errors and is bounded in time', async () => {
-    await h.http.patch(`/api/v1/smb-connectors/${smbId}`).set(auth()).send({ username: 'wrong' });
+    // Another account needs its password in the same request (the stored one is not sent for it).
+    const wrong = await h.http
+      .patch(`/api/v1/smb-connectors/${smbId}`)
+      .set(auth())
+      .send({ username: 'wrong', password: SECRETS.password2 });
+    expect(wrong.status).toBe(200);
     const fail = await record(h.http.post(`/api/v1/smb-connectors/${smbId}/test`).set(auth()));
     expect(fail.body).toMatchObject({
       success: false,
@@ -209,7 +214,7 @@ describe('drivers and secrets', () => {
     await h.http
       .patch(`/api/v1/smb-connectors/${smbId}`)
       .set(auth())
-      .send({ username: 'scaidrive-svc', share_name: 'Hang' });
+      .send({ username: 'scaidrive-svc', password: SECRETS.password2, share_name: 'Hang' });
     const t0 = Date.now();
     const slow = await record(h.http.post(`/api/v1/smb-connectors/${smbId}/test`).set(auth()));
     expect(Date.now() - t0).toBeLessThan(5000);

@@ -56,7 +56,9 @@ export interface paths {
      *     path, the direction or the filters makes the next sync a full one (`full_sync_required`).
      *     `{"enabled": false}` disables the connector (status `disabled`, queued or running syncs are
      *     cancelled, nothing is scheduled); `{"enabled": true}` makes it `idle` again. Omitted secrets
-     *     are kept. A `target_path` overlapping another connector's target folder in the share is a
+     *     are kept — except that an SMB connector's stored password is never sent to another server
+     *     or for another account: changing `server_host`, `server_port`, `domain` or `username` needs
+     *     `password` in the same request (400 on `body.password` otherwise). A `target_path` overlapping another connector's target folder in the share is a
      *     `409 CONFLICT`, as on create.
      */
     patch: operations['updateSmbConnector'];
@@ -342,7 +344,9 @@ export interface paths {
      *     path, the direction or the filters makes the next sync a full one (`full_sync_required`).
      *     `{"enabled": false}` disables the connector (status `disabled`, queued or running syncs are
      *     cancelled, nothing is scheduled); `{"enabled": true}` makes it `idle` again. Omitted secrets
-     *     are kept. A `target_path` overlapping another connector's target folder in the share is a
+     *     are kept — except that an SMB connector's stored password is never sent to another server
+     *     or for another account: changing `server_host`, `server_port`, `domain` or `username` needs
+     *     `password` in the same request (400 on `body.password` otherwise). A `target_path` overlapping another connector's target folder in the share is a
      *     `409 CONFLICT`, as on create.
      */
     patch: operations['updateSharePointConnector'];

@@ -93,6 +93,9 @@ const FULL_SYNC_FIELDS = new Set([
 ]);
 
 /** Changing any of these invalidates a user_auth token cache. */
+/** SMB fields that change where, or as whom, the stored password logs on. */
+const CREDENTIAL_TARGET_FIELDS = ['server_host', 'server_port', 'domain', 'username'] as const;
+
 const REAUTH_FIELDS = new Set(['azure_tenant_id', 'azure_client_id', 'auth_type', 'site_url']);
 
 export { secretContext };
@@ -232,6 +235,24 @@ export class ConnectorService {
         issues.push({
           field: 'body.azure_client_secret',
           reason: 'is required for app_auth (or give azure_certificate)',
+        });
+    }
+    if (kind === 'smb' && current.passwordEnc && typeof input.password !== 'string') {
+      // The stored password logs on wherever the connector points. Sending it to another server
+      // or for another account would hand that server an NTLM response to relay or crack, so a
+      // change of where or as whom to log on needs the password again.
+      const moved = CREDENTIAL_TARGET_FIELDS.filter(
+        (f) =>
+          f in input &&
+          !sameValue(
+            (current as Record<string, unknown>)[PLAIN_FIELDS[f]!],
+            (values as Record<string, unknown>)[PLAIN_FIELDS[f]!],
+          ),
+      );
+      if (moved.length)
+        issues.push({
+          field: 'body.password',
+          reason: `is required when ${moved.join(', ')} change${moved.length === 1 ? 's' : ''} (the stored password is never sent to another server or account)`,
         });
     }
     if (issues.length) throw new ValidationError('Invalid connector update', issues);
