@@ -82,3 +82,35 @@ describe('a name with an unpaired surrogate on the share', () => {
     expect(readFileSync(onDisk(FFFD), 'utf8')).toBe('the U+FFFD file');
   });
 });
+
+describe('a name with a backslash on the share (legal on Linux, SMB’s path separator)', () => {
+  it('never reaches ScaiDrive as a path: Samba serves it mangled, and the rest of the folder syncs', async () => {
+    const bs = e.samba.localPath('data', 'backslash');
+    mkdirSync(bs);
+    chownSync(bs, e.samba.user.uid, 100);
+    for (const [name, body] of [
+      ['a\\b.txt', 'backslash'],
+      ['plain.txt', 'plain'],
+    ] as const) {
+      writeFileSync(`${bs}/${name}`, body);
+      chownSync(`${bs}/${name}`, e.samba.user.uid, 100);
+    }
+    const id = await e.createConnector({ base_path: 'backslash', target_path: '/backslash' });
+    const run = await e.sync(id);
+    expect(run.status).toBe('completed');
+    const target = e.target('/backslash');
+    const names: string[] = [];
+    for await (const x of target.list('')) names.push(x.name);
+    // Two files: plain.txt and the other under the 8.3 name Samba made up for it.
+    expect(names).toHaveLength(2);
+    expect(names).toContain('plain.txt');
+    expect(names.filter((n) => n.includes('\\'))).toEqual([]);
+    // Whatever name Samba served for it, its bytes are its own (nothing else was written there).
+    for (const n of names.filter((x) => x !== 'plain.txt')) {
+      const got = await readAll((await target.read(n)).stream);
+      expect(got.toString()).toBe('backslash');
+    }
+    // Nothing on the share was touched.
+    expect(readFileSync(`${bs}/a\\b.txt`, 'utf8')).toBe('backslash');
+  });
+});

@@ -147,6 +147,14 @@ export class SmbSource implements FileTree {
         continue;
       }
       if (isReparseDirectory(info)) continue;
+      // "\" is SMB's path separator: such a name (only a faulty or hostile server sends one)
+      // would address another file on every later operation. The engine refuses "/" and the like.
+      if (info.name.includes('\\'))
+        throw new ItemError(
+          ErrorCode.NAME_INVALID,
+          `The server listed an entry ${JSON.stringify(info.name)} in "${rel || '/'}" that contains "\\"; the folder is skipped`,
+          { details: { folder: rel, name: info.name } },
+        );
       yield toEntry(info, prefix ? `${prefix}/${info.name}` : info.name);
     }
     for (const name of stale)

@@ -2,6 +2,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import {
   AppError,
   ErrorCode,
+  ItemError,
   classifyError,
   compareCodePoints,
   joinPath,
@@ -145,7 +146,19 @@ export class March {
 
   private async listSide(side: SideName, path: string): Promise<Entry[]> {
     const out: Entry[] = [];
-    for await (const e of treeOf(this.ctx, side).list(path, this.ctx.signal)) out.push(e);
+    for await (const e of treeOf(this.ctx, side).list(path, this.ctx.signal)) {
+      // A name no tree can hold (a faulty or hostile server) would make keys and paths point
+      // elsewhere — the row or file of another item. The folder fails instead (and is skipped,
+      // never read as "everything in it was deleted").
+      const problem = impossibleName(e.name);
+      if (problem)
+        throw new ItemError(
+          ErrorCode.NAME_INVALID,
+          `The ${side} listed an entry ${JSON.stringify(e.name)} in "${path || '/'}" that ${problem}; the folder is skipped`,
+          { details: { side, folder: path, name: e.name } },
+        );
+      out.push(e);
+    }
     return out;
   }
 
@@ -736,4 +749,12 @@ function howNamesDiffer(a: string, b: string): string {
     return 'in Unicode normalisation (NFC/NFD: they look the same)';
   if (a.toLowerCase() === b.toLowerCase()) return 'in case';
   return 'in case and Unicode normalisation';
+}
+
+/** Why a listed name cannot be a single path component, or null. */
+function impossibleName(name: string): string | null {
+  if (name === '' || name === '.' || name === '..') return 'is not a name';
+  if (name.includes('/')) return 'contains "/"';
+  if (name.includes('\0')) return 'contains NUL';
+  return null;
 }

@@ -114,6 +114,37 @@ describe('empty-listing guard and listing failures', () => {
     expect([row?.status, row?.lastErrorCode]).toEqual(['error', 'ITEM_ACCESS_DENIED']);
   });
 
+  it.each([['a/b.txt'], ['..'], ['.'], [''], ['x\0y']])(
+    'a listed name no tree can hold (%j) fails its folder, never touches another item',
+    async (bad) => {
+      w = await World.create();
+      await w.write('source', 'd/a/b.txt', 'the real a/b.txt');
+      await w.write('source', 'd/keep.txt', 'k');
+      await w.write('source', 'e.txt', 'e');
+      await w.sync();
+      await w.remove('source', 'd/keep.txt'); // would be a delete if the listing were trusted
+      await w.write('source', 'f.txt', 'f');
+      const inner = w.source;
+      w.sourceTree = override(inner, {
+        list: async function* (p: string, s?: AbortSignal) {
+          for await (const e of inner.list(p, s)) yield e;
+          if (p === 'd')
+            yield { name: bad, path: `d/${bad}`, kind: 'file', size: 1, mtimeMs: Date.now() };
+        },
+      });
+      const r = await w.sync();
+      expect(r.summary.status).toBe('completed');
+      expect(r.summary.progress.errorCount).toBe(1);
+      const row = await w.state.get('d');
+      expect([row?.status, row?.lastErrorCode]).toEqual(['error', 'NAME_INVALID']);
+      expect(row?.lastError).toContain(JSON.stringify(bad));
+      expect(await w.read('target', 'd/keep.txt')).toBe('k');
+      expect(await w.read('target', 'd/a/b.txt')).toBe('the real a/b.txt');
+      expect((await w.state.get('d/a/b.txt'))?.status).toBe('synced');
+      expect(await w.read('target', 'f.txt')).toBe('f');
+    },
+  );
+
   it('creates a missing target root on the first run', async () => {
     w = await World.create();
     await w.write('source', 'a.txt', 'a');
