@@ -166,6 +166,7 @@ describe('worker Source factory', () => {
       tenantId: 'tnt_01TEST',
       siteId: null,
       driveId: null,
+      configRevision: 7,
       syncVersions: true,
       syncMetadata: false,
     } as unknown as Connector;
@@ -209,6 +210,9 @@ describe('worker Source factory', () => {
     expect(
       updates.some((u) => u.data.driveId === fx.driveId && typeof u.data.siteId === 'string'),
     ).toBe(true);
+    // Every write-back is conditional on the configuration this run started with.
+    for (const u of updates)
+      expect(u.where).toEqual({ id: 'cnn_01TEST', tenantId: 'tnt_01TEST', configRevision: 7 });
     const cacheWrite = updates.find((u) => typeof u.data.tokenCacheEnc === 'string');
     expect(cacheWrite).toBeDefined(); // access tokens live 120 s: MSAL refreshed and the cache changed
     expect(

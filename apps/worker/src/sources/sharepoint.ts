@@ -11,7 +11,7 @@ import type { SourceFactory } from './registry.js';
  * The SharePoint `Source` for a connector. Register in compose.ts:
  *   sources.register('sharepoint', sharePointSource());
  * - the MSAL token cache (user_auth) is written back encrypted to the connector row whenever MSAL
- *   refreshes it;
+ *   refreshes it (unless the connector was reconfigured or re-authorized meanwhile);
  * - site_id / drive_id resolved from site_url / library_name are stored on the connector;
  * - throttling waits of the shared per-tenant+app pacer go to `ctx.onThrottle` (job metrics);
  * - when the runner passes the connector's file-state store as `ctx.state`, delta paths are
@@ -22,7 +22,10 @@ export function sharePointSource(options: { pacers?: PacerRegistry } = {}): Sour
     if (config.kind !== 'sharepoint')
       throw new AppError(ErrorCode.INTERNAL, 'not a SharePoint connector');
     const c = ctx.connector;
-    const where = { id: c.id, tenantId: c.tenantId };
+    // Written back only while the connector is configured as when this run started: a change
+    // (another site, app or account; a new authorization) bumps configRevision and clears or
+    // replaces the cache, which a refresh by a run of the old configuration must not undo.
+    const where = { id: c.id, tenantId: c.tenantId, configRevision: c.configRevision };
     const tokenCache = memoryTokenCacheStore(config.tokenCache, async (s) => {
       await ctx.prisma.connector.updateMany({
         where,
