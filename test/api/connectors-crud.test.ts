@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createGroup, createUser } from '@scaidrive/testkit';
 import { newId } from '@scaidrive/core';
+import { freePort } from '@scaidrive/db';
 import { bearer, expectError, startApi, type ApiHarness, type TenantFixture } from './harness.js';
 import { smbBody, spBody } from './fixtures.js';
 
@@ -606,5 +607,41 @@ describe('permissions', () => {
     });
     const tok3 = await h.token(h.t1.tenantId, u3.id, { scopes: ['tenant:admin'] });
     expectError(await h.http.get(`${smb}/${c.id}`).set(bearer(tok3)), 403, 'FORBIDDEN');
+  });
+});
+
+describe('source host checks at connect time', () => {
+  it('/test checks the saved host again and connects to the address that passed', async () => {
+    const dns: Record<string, string[]> = { 'fs.rebind.test': ['127.0.0.1'] };
+    const h2 = await startApi(
+      { SOURCE_HOST_DENYLIST: '169.254.0.0/16' },
+      { resolveHost: async (host) => dns[host] ?? [] },
+    );
+    try {
+      const port = await freePort(); // nothing listens there
+      const res = await h2.http
+        .post(smb)
+        .set(bearer(h2.t1.adminToken))
+        .send(smbBody(h2.t1.shareId, { server_host: 'fs.rebind.test', server_port: port }));
+      expect(res.status).toBe(201);
+      const test = async () =>
+        (await h2.http.post(`${smb}/${res.body.id}/test`).set(bearer(h2.t1.adminToken))).body;
+      // The name only resolves through the guard's resolver: a refused connection proves the
+      // connection went to the checked address.
+      expect(await test()).toMatchObject({
+        success: false,
+        error: 'CONNECTOR_UNREACHABLE',
+        message: expect.stringMatching(/Cannot reach .*refused/i),
+      });
+      // The name now points at the metadata service (DNS rebinding after it was saved).
+      dns['fs.rebind.test'] = ['169.254.169.254'];
+      expect(await test()).toMatchObject({
+        success: false,
+        error: 'CONNECTOR_UNREACHABLE',
+        message: expect.stringContaining('169.254.169.254, which is on the deny-list'),
+      });
+    } finally {
+      await h2.close();
+    }
   });
 });

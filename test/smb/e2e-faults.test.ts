@@ -88,3 +88,23 @@ describe('connection drop during a sync', () => {
     expect(temps.length).toBeLessThanOrEqual(2);
   }, 300_000);
 });
+
+describe('a source host the deny-list covers by the time of the sync', () => {
+  it('fails the job at connect, with the reason, and is not retried', async () => {
+    const id = await e.createConnector({ base_path: 'faults', target_path: '/Denied' });
+    // Saved while allowed; now the host is one of the denied (as after a deny-list change, or a
+    // name that resolves elsewhere now).
+    await e.api.db.prisma.connector.update({
+      where: { id },
+      data: { serverHost: '169.254.169.254' },
+    });
+    const t0 = Date.now();
+    const job = await e.sync(id);
+    expect(job.status).toBe('failed');
+    expect(job.message).toMatch(/169\.254\.169\.254.*deny-list/);
+    // No 6× retry with backoff: configuration does not improve by retrying.
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const c = await e.api.db.prisma.connector.findUnique({ where: { id } });
+    expect(c?.status).toBe('error');
+  });
+});

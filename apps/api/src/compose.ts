@@ -1,9 +1,11 @@
 import type { Express } from 'express';
 import {
+  HostGuard,
   retryWithBackoff,
   SecretBox,
   startupRetry,
   type Config,
+  type HostResolver,
   type Logger,
   type SecretKey,
 } from '@scaidrive/core';
@@ -21,7 +23,6 @@ import { createSharePointDrivers } from './drivers/sharepoint.js';
 import { databaseCheck, queueCheck, type Lifecycle } from './health/readiness.js';
 import { connectorsModule, type ConnectorServices } from './routes/connectors/index.js';
 import { driveModule } from './routes/drive/index.js';
-import { HostGuard, type HostResolver } from './security/host-guard.js';
 import { ConnectorAccess } from './services/access.js';
 import { AuditLog } from './services/audit.js';
 import { ConnectorTestService } from './services/connector-tests.js';
@@ -136,8 +137,13 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
   const ctx: ApiContext = { config, logger, prisma, boss };
 
   const secrets = new SecretBox(options.secretKeys);
+  const hostGuard = new HostGuard(
+    { allow: config.SOURCE_HOST_ALLOWLIST, deny: config.SOURCE_HOST_DENYLIST },
+    options.resolveHost,
+  );
   const drivers: ConnectorDrivers = options.drivers ?? {
-    smb: createSmbDriver(),
+    // `/test` connects to what the saved host name resolves to now, checked again.
+    smb: createSmbDriver({ client: { resolveAddress: (host) => hostGuard.addressFor(host) } }),
     ...createSharePointDrivers({
       graphBaseUrl: config.GRAPH_BASE_URL,
       authorityHost: config.AZURE_AUTHORITY_HOST,
@@ -145,10 +151,6 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
   };
   const audit = new AuditLog();
   const access = new ConnectorAccess(prisma, options.permissions ?? new PermissionService(prisma));
-  const hostGuard = new HostGuard(
-    { allow: config.SOURCE_HOST_ALLOWLIST, deny: config.SOURCE_HOST_DENYLIST },
-    options.resolveHost,
-  );
   const syncRequests = new SyncRequestService(prisma, boss, audit);
   const connectors = new ConnectorService(prisma, access, secrets, hostGuard, audit, syncRequests);
   const services: ConnectorServices = {

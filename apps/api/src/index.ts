@@ -12,5 +12,4 @@ export * from './errors/envelope.js';
 export * from './health/readiness.js';
 export { assembleOpenApi, defaultOpenApiDir, type OpenApiDocument } from './openapi/assemble.js';
 export * from './drivers/types.js';
-export { HostGuard, type HostResolver, type HostVerdict } from './security/host-guard.js';
 export { secretContext } from './services/connectors.js';

@@ -90,6 +90,11 @@ export function describeProbeFailure(
     message,
     details: { stage, ...(status ? { ntstatus: status } : {}) },
   });
+  if (c.code === ErrorCode.CONFIG_INVALID)
+    return fail(
+      'CONNECTOR_UNREACHABLE',
+      `This service may not connect to ${host}: ${raw}. Check server_host, or SOURCE_HOST_ALLOWLIST / SOURCE_HOST_DENYLIST.`,
+    );
   if (c.code === ErrorCode.CONNECTOR_UNREACHABLE || c.code === ErrorCode.TIMEOUT) {
     const code = socketCode(err);
     const hint = (code && SOCKET_HINTS[code]) ?? (status ? `the session ended (${status})` : raw);

@@ -138,7 +138,8 @@ export const CONFIG_VARS = {
   }),
   SOURCE_HOST_DENYLIST: v({
     schema: list.default(['169.254.0.0/16', 'fe80::/10']),
-    description: 'Comma list of hosts / CIDRs connectors must never reach (SSRF guard).',
+    description:
+      'Comma list of hosts / CIDRs connectors must never reach (SSRF guard). Both lists are checked when a host is saved and again on every connect (`/test`, syncs, reconnects); the connection goes to the address that passed.',
     used_by: ['api', 'worker'],
   }),
   WORKER_CONCURRENCY: v({

@@ -6,3 +6,4 @@ export * from './logger.js';
 export * from './config.js';
 export * from './names.js';
 export * from './process.js';
+export * from './host-guard.js';

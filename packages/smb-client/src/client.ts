@@ -121,7 +121,7 @@ export class SmbSession extends EventEmitter {
   private async establish(): Promise<Link> {
     const o = this.options;
     const conn = await Connection.open({
-      host: o.host,
+      host: o.resolveAddress ? await o.resolveAddress(o.host) : o.host,
       port: o.port,
       connectTimeoutMs: o.connectTimeoutMs,
       requestTimeoutMs: o.requestTimeoutMs,

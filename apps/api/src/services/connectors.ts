@@ -3,6 +3,7 @@ import {
   newId,
   ValidationError,
   type FieldIssue,
+  type HostGuard,
   type SecretBox,
 } from '@scaidrive/core';
 import {
@@ -14,7 +15,6 @@ import {
 } from '@scaidrive/db';
 import type { components } from '../generated/openapi.js';
 import type { ConnectorConfig, ConnectorKind } from '../drivers/types.js';
-import type { HostGuard } from '../security/host-guard.js';
 import type { ConnectorAccess } from './access.js';
 import { listConnectors } from './connector-rows.js';
 import type { Actor } from './actor.js';

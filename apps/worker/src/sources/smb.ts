@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '@scaidrive/core';
+import { AppError, ErrorCode, HostGuard } from '@scaidrive/core';
 import { SmbSessionPool, createSmbSource, type SmbSource } from '@scaidrive/connector-smb';
 import type { SourceContext, SourceFactory } from './registry.js';
 
@@ -6,6 +6,7 @@ import type { SourceContext, SourceFactory } from './registry.js';
  * The SMB `Source` for a connector. Registered in compose.ts: `sources.register('smb', smbSource())`.
  * - One authenticated session per connector in this process (pooled; smb-client re-establishes it
  *   after a drop), closed when the run closes its source.
+ * - SOURCE_HOST_ALLOWLIST / SOURCE_HOST_DENYLIST apply at every connect, as in the API.
  * - With `sync_permissions`, identity mappings given as `DOMAIN\name` whose `resolved_sid` is still
  *   unknown are resolved through LSARPC now, so ACEs match them on SID (names may be spelled with
  *   another domain form or change case; SIDs do not).
@@ -14,9 +15,20 @@ export function smbSource(options: { pool?: SmbSessionPool } = {}): SourceFactor
   let pool = options.pool;
   return async (config, ctx) => {
     if (config.kind !== 'smb') throw new AppError(ErrorCode.INTERNAL, 'not an SMB connector');
-    pool ??= new SmbSessionPool({
-      client: { requestTimeoutMs: ctx.config.SMB_REQUEST_TIMEOUT_MS },
-    });
+    if (!pool) {
+      // The host was checked when it was saved; it is checked again on every connect, and the
+      // connection goes to the address that passed (a name may resolve elsewhere by now).
+      const guard = new HostGuard({
+        allow: ctx.config.SOURCE_HOST_ALLOWLIST,
+        deny: ctx.config.SOURCE_HOST_DENYLIST,
+      });
+      pool = new SmbSessionPool({
+        client: {
+          requestTimeoutMs: ctx.config.SMB_REQUEST_TIMEOUT_MS,
+          resolveAddress: (host) => guard.addressFor(host),
+        },
+      });
+    }
     const source = await createSmbSource(config, { pool, signal: ctx.signal });
     if (ctx.connector.syncPermissions) {
       try {

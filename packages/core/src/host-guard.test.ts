@@ -58,4 +58,17 @@ describe('HostGuard', () => {
     expect((await allow.check('dual.example')).ok).toBe(false);
     expect((await allow.check('192.168.1.1')).ok).toBe(false);
   });
+
+  it('addressFor: the checked address to connect to, or a CONFIG_INVALID that fails the job', async () => {
+    const names: Record<string, string[]> = { 'fs.example': ['10.1.2.3'] };
+    const guard = new HostGuard({ deny: ['169.254.0.0/16'] }, async (h) => names[h] ?? []);
+    expect(await guard.addressFor('fs.example')).toBe('10.1.2.3');
+    // The name now resolves to the metadata address (DNS rebinding after it was saved).
+    names['fs.example'] = ['169.254.169.254'];
+    await expect(guard.addressFor('fs.example')).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      action: 'fail_job',
+      message: expect.stringContaining('169.254.169.254, which is on the deny-list'),
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { AppError, ErrorCode } from './errors.js';
 
 /** Resolves a host name to every address it has (injectable for tests). */
 export type HostResolver = (host: string) => Promise<string[]>;
@@ -114,5 +115,21 @@ export class HostGuard {
       }
     }
     return { ok: true, addresses };
+  }
+
+  /**
+   * The address to connect to for `host`, checked now — for clients that connect long after the
+   * host was saved (a sync, a connection test, a reconnect): the name may resolve elsewhere by
+   * then (DNS rebinding). Connecting to the returned address, not the name, closes the gap between
+   * check and connect. A refused host is a `CONFIG_INVALID` error that fails the job.
+   */
+  async addressFor(host: string): Promise<string> {
+    const verdict = await this.check(host);
+    if (!verdict.ok)
+      throw new AppError(ErrorCode.CONFIG_INVALID, `server_host "${host}" ${verdict.reason}`, {
+        action: 'fail_job',
+        details: { field: 'server_host' },
+      });
+    return verdict.addresses[0]!;
   }
 }
