@@ -162,11 +162,12 @@ describe('SMB connector CRUD', () => {
     }
     const unchanged = await h.db.prisma.connector.findUnique({ where: { id: c.id } });
     expect(unchanged).toEqual(before);
-    // The same values (host case and spacing are normalised) are no change; other fields are free.
+    // The same values (host spacing, account and domain case do not matter) are no change; other
+    // fields are free.
     const same = await h.http
       .patch(`${smb}/${c.id}`)
       .set(auth())
-      .send({ server_host: ' 127.0.0.1 ', domain: 'CORP', share_name: 'Other', base_path: 'x' });
+      .send({ server_host: ' 127.0.0.1 ', domain: 'corp', share_name: 'Other', base_path: 'x' });
     expect(same.status).toBe(200);
     // With the password in the same request the move is fine.
     const moved = await h.http

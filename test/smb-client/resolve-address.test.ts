@@ -4,10 +4,10 @@ import { SmbClient } from '@scaidrive/smb-client';
 import { startSamba, type SambaServer } from '@scaidrive/testkit';
 
 /**
- * `resolveAddress`: the name stays the server's name (SPN, UNC paths) while the TCP connection goes
- * to the address the hook returns — asked on every connect, its refusal final.
+ * `resolveAddresses`: the name stays the server's name (SPN, UNC paths) while the TCP connection goes
+ * to the addresses the hook returns, in order — asked on every connect, its refusal final.
  */
-describe('resolveAddress', () => {
+describe('resolveAddresses', () => {
   let samba: SambaServer;
   beforeAll(async () => {
     samba = await startSamba();
@@ -16,15 +16,16 @@ describe('resolveAddress', () => {
     await samba?.cleanup();
   });
 
-  it('connects to the returned address under the configured name', async () => {
+  it('connects to the first returned address that answers, under the configured name', async () => {
     const asked: string[] = [];
     const opts = samba.clientOptions();
     const s = await SmbClient.connect({
       ...opts,
       host: 'fileserver.invalid', // resolves nowhere: only the hook can make this work
-      resolveAddress: async (host) => {
+      resolveAddresses: async (host) => {
         asked.push(host);
-        return opts.host;
+        // Nothing listens on 127.0.0.2 (smbd binds 127.0.0.1): the next address is tried.
+        return ['127.0.0.2', opts.host];
       },
     });
     const t = await s.openShare('data');
@@ -44,7 +45,7 @@ describe('resolveAddress', () => {
     });
     const err = await SmbClient.connect({
       ...samba.clientOptions(),
-      resolveAddress: async () => {
+      resolveAddresses: async () => {
         calls++;
         throw refused;
       },

@@ -246,6 +246,27 @@ describe('sync job handler', () => {
     expect(Math.abs(after.nextSyncAt!.getTime() - expectedNext)).toBeLessThan(1000);
   });
 
+  it('a configuration change during the run keeps the full sync it asked for', async () => {
+    const c = await connector();
+    await startWorker(async () => {
+      // What a PATCH of base_path (or site, host, filters) does while the run is under way.
+      await prisma.connector.update({
+        where: { id: c.id },
+        data: { fullSyncRequired: true, configRevision: { increment: 1 } },
+      });
+      return done();
+    });
+    const jobId = await requestSync(bosses[0]!, c.id);
+    await waitFor(async () => {
+      const j = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+      return j.status === 'completed' && j;
+    });
+    const after = await prisma.connector.findUniqueOrThrow({ where: { id: c.id } });
+    expect(after.status).toBe('idle');
+    expect(after.lastSyncAt).not.toBeNull();
+    expect(after.fullSyncRequired).toBe(true);
+  });
+
   it('fails at once on a fatal error, with the reason on the connector', async () => {
     const c = await connector();
     let calls = 0;
@@ -460,6 +481,24 @@ describe('start-up', () => {
     release();
     await expect(started).rejects.toMatchObject({ name: 'AbortError' });
     await stopped;
+    expect(work).not.toHaveBeenCalled();
+  });
+
+  it('a start after a stop starts nothing (no health server, no queue, no consumer)', async () => {
+    const b = await boss();
+    const work = jest.spyOn(b, 'work');
+    let queueStarts = 0;
+    const w = new Worker({
+      config,
+      prisma,
+      boss: b,
+      logger: captureLogger('error').logger,
+      runSync: async () => ({ status: 'completed' }) as never,
+      startQueue: async () => void queueStarts++,
+    });
+    await w.stop();
+    await expect(w.start({ healthPort: 0 })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(queueStarts).toBe(0);
     expect(work).not.toHaveBeenCalled();
   });
 });

@@ -143,7 +143,9 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
   );
   const drivers: ConnectorDrivers = options.drivers ?? {
     // `/test` connects to what the saved host name resolves to now, checked again.
-    smb: createSmbDriver({ client: { resolveAddress: (host) => hostGuard.addressFor(host) } }),
+    smb: createSmbDriver({
+      client: { resolveAddresses: (host) => hostGuard.addressesFor(host) },
+    }),
     ...createSharePointDrivers({
       graphBaseUrl: config.GRAPH_BASE_URL,
       authorityHost: config.AZURE_AUTHORITY_HOST,

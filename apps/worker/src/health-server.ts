@@ -36,6 +36,7 @@ export class HealthServer {
   async close(): Promise<void> {
     const s = this.server;
     if (!s) return;
+    this.server = undefined;
     await new Promise<void>((resolve) => s.close(() => resolve()));
     s.closeAllConnections?.();
   }

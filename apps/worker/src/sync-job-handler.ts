@@ -293,7 +293,6 @@ export class SyncJobHandler {
           ...(status === 'completed'
             ? {
                 lastSyncAt: now,
-                fullSyncRequired: false,
                 totalFilesSynced: { increment: progress.filesSynced },
                 totalBytesSynced: { increment: BigInt(progress.bytesTransferred) },
               }
@@ -309,6 +308,21 @@ export class SyncJobHandler {
           ...(status === 'completed' ? { lastSyncAt: now } : {}),
         },
       }),
+      // The full sync a configuration change asked for is done only if this run synced that
+      // configuration: a PATCH during the run bumped configRevision and keeps it requested.
+      ...(status === 'completed'
+        ? [
+            this.prisma.connector.updateMany({
+              where: {
+                id: connector.id,
+                tenantId: connector.tenantId,
+                configRevision: connector.configRevision,
+                status: { not: 'disabled' },
+              },
+              data: { fullSyncRequired: false },
+            }),
+          ]
+        : []),
     ]);
   }
 

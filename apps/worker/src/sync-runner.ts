@@ -180,8 +180,14 @@ async function finish(
     throw summaryError(summary) ?? new AppError(ErrorCode.INTERNAL, summary.message);
   }
   if (summary.status === 'completed') {
-    await deps.prisma.connector.update({
-      where: { id: connector.id },
+    // Only for the configuration this run synced: after a change (another site, drive, base path,
+    // host) the old cursor would make the next run incremental against the wrong place.
+    await deps.prisma.connector.updateMany({
+      where: {
+        id: connector.id,
+        tenantId: connector.tenantId,
+        configRevision: connector.configRevision,
+      },
       data: {
         ...(summary.cursors.source !== undefined ? { sourceCursor: summary.cursors.source } : {}),
         ...(summary.cursors.target !== undefined

@@ -111,11 +111,13 @@ export class Worker {
 
   private async startConsuming(options: StartOptions): Promise<number> {
     const { config, boss, logger } = this.deps;
-    // Health first: while the database is unreachable `/readyz` answers 503 and start-up retries.
-    const port = await this.health.listen(options.healthPort ?? config.WORKER_PORT, config.HOST);
     const signal = options.signal
       ? AbortSignal.any([options.signal, this.abortStart.signal])
       : this.abortStart.signal;
+    // Stopped (or stopping) already: start nothing that would then need stopping.
+    signal.throwIfAborted();
+    // Health first: while the database is unreachable `/readyz` answers 503 and start-up retries.
+    const port = await this.health.listen(options.healthPort ?? config.WORKER_PORT, config.HOST);
     await retryWithBackoff(
       async () => {
         await this.deps.startQueue?.();
@@ -126,8 +128,11 @@ export class Worker {
       await this.health.close();
       throw err;
     });
-    // Stopped while the queue connected: register nothing.
-    signal.throwIfAborted();
+    // Stopped while the queue connected: register nothing (stop() stops the queue).
+    if (signal.aborted) {
+      await this.health.close();
+      signal.throwIfAborted();
+    }
     await boss.work(
       QUEUE_CONNECTOR_SYNC,
       {
@@ -195,7 +200,16 @@ export class Worker {
       const { boss, logger, config } = this.deps;
       this.health.markShuttingDown();
       this.abortStart.abort();
-      await this.starting?.catch(() => undefined);
+      // A start in progress gives way at its next step; one stuck in a connect attempt is not
+      // waited for beyond a few seconds (the queue is stopped below either way).
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.starting?.catch(() => undefined),
+        new Promise(
+          (r) => (waited = setTimeout(r, Math.min(5000, config.SHUTDOWN_TIMEOUT_SECONDS * 250))),
+        ),
+      ]);
+      clearTimeout(waited);
       logger.info('worker stopping', { running_jobs: this.handler.runningCount });
       if (this.depthTimer) clearInterval(this.depthTimer);
       if (this.tickTimer) clearInterval(this.tickTimer);

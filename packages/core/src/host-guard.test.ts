@@ -43,6 +43,7 @@ describe('HostGuard', () => {
     expect(await deny.check('nowhere.example')).toEqual({
       ok: false,
       reason: 'does not resolve to an address',
+      unresolved: true,
     });
     expect((await deny.check('bad host')).ok).toBe(false);
     expect((await deny.check('a/b')).ok).toBe(false);
@@ -59,16 +60,25 @@ describe('HostGuard', () => {
     expect((await allow.check('192.168.1.1')).ok).toBe(false);
   });
 
-  it('addressFor: the checked address to connect to, or a CONFIG_INVALID that fails the job', async () => {
-    const names: Record<string, string[]> = { 'fs.example': ['10.1.2.3'] };
-    const guard = new HostGuard({ deny: ['169.254.0.0/16'] }, async (h) => names[h] ?? []);
-    expect(await guard.addressFor('fs.example')).toBe('10.1.2.3');
+  it('addressesFor: the checked addresses to connect to; refusals fail the job, DNS trouble is retried', async () => {
+    const names: Record<string, string[]> = { 'fs.example': ['10.1.2.3', 'fd00::7'] };
+    const guard = new HostGuard({ deny: ['169.254.0.0/16'] }, async (h) => {
+      const a = names[h];
+      if (!a) throw Object.assign(new Error('getaddrinfo EAI_AGAIN'), { code: 'EAI_AGAIN' });
+      return a;
+    });
+    expect(await guard.addressesFor('fs.example')).toEqual(['10.1.2.3', 'fd00::7']);
     // The name now resolves to the metadata address (DNS rebinding after it was saved).
     names['fs.example'] = ['169.254.169.254'];
-    await expect(guard.addressFor('fs.example')).rejects.toMatchObject({
+    await expect(guard.addressesFor('fs.example')).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
       action: 'fail_job',
       message: expect.stringContaining('169.254.169.254, which is on the deny-list'),
+    });
+    // DNS is down for a moment: not the host's fault, and retried like any unreachable server.
+    await expect(guard.addressesFor('gone.example')).rejects.toMatchObject({
+      code: 'CONNECTOR_UNREACHABLE',
+      action: 'retry',
     });
   });
 });

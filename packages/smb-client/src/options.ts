@@ -11,13 +11,14 @@ export interface ReconnectOptions {
 }
 
 export interface SmbClientOptions {
-  /** Server name: used for the SPN, the UNC paths and (unless `resolveAddress`) to connect. */
+  /** Server name: used for the SPN, the UNC paths and (unless `resolveAddresses`) to connect. */
   host: string;
   /**
-   * The address to open the TCP connection to for `host`, asked on every (re)connect — e.g. after
-   * an SSRF check of what the name resolves to now. Its errors end the connect (no retries).
+   * The addresses to open the TCP connection to for `host`, tried in order, asked on every
+   * (re)connect — e.g. after an SSRF check of what the name resolves to now. Its errors end that
+   * attempt (a `fail_job` error ends the connect).
    */
-  resolveAddress?: (host: string) => Promise<string>;
+  resolveAddresses?: (host: string) => Promise<string[]>;
   /** TCP port (default 445). */
   port?: number;
   domain?: string;
@@ -65,7 +66,7 @@ export interface ResolvedOptions {
   ciphers?: number[];
   signingAlgorithms?: number[];
   authMechanism?: (creds: PasswordCredentials) => AuthMechanism;
-  resolveAddress?: (host: string) => Promise<string>;
+  resolveAddresses?: (host: string) => Promise<string[]>;
 }
 
 export function resolveOptions(o: SmbClientOptions): ResolvedOptions {
@@ -106,6 +107,6 @@ export function resolveOptions(o: SmbClientOptions): ResolvedOptions {
   if (o.ciphers) r.ciphers = o.ciphers;
   if (o.signingAlgorithms) r.signingAlgorithms = o.signingAlgorithms;
   if (o.authMechanism) r.authMechanism = o.authMechanism;
-  if (o.resolveAddress) r.resolveAddress = o.resolveAddress;
+  if (o.resolveAddresses) r.resolveAddresses = o.resolveAddresses;
   return r;
 }

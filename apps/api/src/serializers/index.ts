@@ -116,7 +116,7 @@ export function fileState(f: FileState): S['FileState'] {
     status: f.status as S['FileStateStatus'],
     source: hasSource
       ? {
-          item_id: f.sourceId,
+          item_id: f.sourceId === null ? null : displayText(f.sourceId),
           size: f.sourceSize === null ? null : Number(f.sourceSize),
           modified_at: iso(f.sourceMtime),
           version: f.sourceVersion,
@@ -125,7 +125,7 @@ export function fileState(f: FileState): S['FileState'] {
       : null,
     target: hasTarget
       ? {
-          item_id: f.targetId,
+          item_id: f.targetId === null ? null : displayText(f.targetId),
           size: f.targetSize === null ? null : Number(f.targetSize),
           modified_at: iso(f.targetMtime),
           version: f.targetVersion,

@@ -92,10 +92,12 @@ const FULL_SYNC_FIELDS = new Set([
   'library_name',
 ]);
 
-/** Changing any of these invalidates a user_auth token cache. */
 /** SMB fields that change where, or as whom, the stored password logs on. */
 const CREDENTIAL_TARGET_FIELDS = ['server_host', 'server_port', 'domain', 'username'] as const;
+/** Windows compares account and domain names without regard to case. */
+const CASELESS_FIELDS = new Set(['domain', 'username']);
 
+/** Changing any of these invalidates a user_auth token cache. */
 const REAUTH_FIELDS = new Set(['azure_tenant_id', 'azure_client_id', 'auth_type', 'site_url']);
 
 export { secretContext };
@@ -241,12 +243,14 @@ export class ConnectorService {
       // The stored password logs on wherever the connector points. Sending it to another server
       // or for another account would hand that server an NTLM response to relay or crack, so a
       // change of where or as whom to log on needs the password again.
+      const comparable = (f: string, v: unknown) =>
+        CASELESS_FIELDS.has(f) && typeof v === 'string' ? v.toLowerCase() : v;
       const moved = CREDENTIAL_TARGET_FIELDS.filter(
         (f) =>
           f in input &&
           !sameValue(
-            (current as Record<string, unknown>)[PLAIN_FIELDS[f]!],
-            (values as Record<string, unknown>)[PLAIN_FIELDS[f]!],
+            comparable(f, (current as Record<string, unknown>)[PLAIN_FIELDS[f]!]),
+            comparable(f, (values as Record<string, unknown>)[PLAIN_FIELDS[f]!]),
           ),
       );
       if (moved.length)

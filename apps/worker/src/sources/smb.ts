@@ -25,7 +25,7 @@ export function smbSource(options: { pool?: SmbSessionPool } = {}): SourceFactor
       pool = new SmbSessionPool({
         client: {
           requestTimeoutMs: ctx.config.SMB_REQUEST_TIMEOUT_MS,
-          resolveAddress: (host) => guard.addressFor(host),
+          resolveAddresses: (host) => guard.addressesFor(host),
         },
       });
     }
