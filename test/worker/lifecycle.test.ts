@@ -456,24 +456,30 @@ describe('maintenance', () => {
 });
 
 describe('start-up', () => {
-  it('a stop during start-up registers no consumer and ends the start', async () => {
+  /** A worker (not started) whose consumer registrations are counted in `work`. */
+  async function unstartedWorker(startQueue: () => Promise<void>) {
     const b = await boss();
     const work = jest.spyOn(b, 'work');
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let entered!: () => void;
-    const inStart = new Promise<void>((r) => (entered = r));
     const w = new Worker({
       config,
       prisma,
       boss: b,
       logger: captureLogger('error').logger,
       runSync: async () => ({ status: 'completed' }) as never,
-      // The queue connects slowly: the stop arrives while start-up is still in it.
-      startQueue: async () => {
-        entered();
-        await gate;
-      },
+      startQueue,
+    });
+    return { w, work };
+  }
+
+  it('a stop during start-up registers no consumer and ends the start', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inStart = new Promise<void>((r) => (entered = r));
+    // The queue connects slowly: the stop arrives while start-up is still in it.
+    const { w, work } = await unstartedWorker(async () => {
+      entered();
+      await gate;
     });
     const started = w.start({ healthPort: 0 });
     await inStart;
@@ -485,17 +491,8 @@ describe('start-up', () => {
   });
 
   it('a start after a stop starts nothing (no health server, no queue, no consumer)', async () => {
-    const b = await boss();
-    const work = jest.spyOn(b, 'work');
     let queueStarts = 0;
-    const w = new Worker({
-      config,
-      prisma,
-      boss: b,
-      logger: captureLogger('error').logger,
-      runSync: async () => ({ status: 'completed' }) as never,
-      startQueue: async () => void queueStarts++,
-    });
+    const { w, work } = await unstartedWorker(async () => void queueStarts++);
     await w.stop();
     await expect(w.start({ healthPort: 0 })).rejects.toMatchObject({ name: 'AbortError' });
     expect(queueStarts).toBe(0);

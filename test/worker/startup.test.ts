@@ -54,6 +54,28 @@ function env(databaseUrl: string, extra: Record<string, string>): Record<string,
   };
 }
 
+/** The app started against a port nothing listens on, once it retries and answers 503. */
+async function retryingWithoutDatabase(
+  app: 'api' | 'worker',
+  portVar: string,
+  readyPath: string,
+  startupTimeoutSeconds: number,
+): Promise<ChildApp> {
+  const deadPort = await freePort();
+  const port = await freePort();
+  const child = spawnApp(
+    app,
+    env(`postgresql://postgres@127.0.0.1:${deadPort}/none`, {
+      [portVar]: String(port),
+      STARTUP_TIMEOUT_SECONDS: String(startupTimeoutSeconds),
+    }),
+  );
+  children.push(child);
+  await child.waitForLog((l) => l.message === 'database not reachable yet; retrying', 60_000);
+  expect(await status(`http://127.0.0.1:${port}${readyPath}`)).toBe(503);
+  return child;
+}
+
 describe('start-up without a reachable database', () => {
   it.each([
     ['api', 'PORT', '/api/v1/ready'],
@@ -61,18 +83,7 @@ describe('start-up without a reachable database', () => {
   ] as const)(
     '%s: readiness 503 while retrying, then a clear error and exit 1',
     async (app, portVar, readyPath) => {
-      const deadPort = await freePort();
-      const port = await freePort();
-      const child = spawnApp(
-        app,
-        env(`postgresql://postgres@127.0.0.1:${deadPort}/none`, {
-          [portVar]: String(port),
-          STARTUP_TIMEOUT_SECONDS: '6',
-        }),
-      );
-      children.push(child);
-      await child.waitForLog((l) => l.message === 'database not reachable yet; retrying', 60_000);
-      expect(await status(`http://127.0.0.1:${port}${readyPath}`)).toBe(503);
+      const child = await retryingWithoutDatabase(app, portVar, readyPath, 6);
       const exit = await child.exited;
       expect(exit.code).toBe(1);
       const text = child.logs.map((l) => JSON.stringify(l)).join('\n');
@@ -90,18 +101,7 @@ describe('start-up without a reachable database', () => {
   ] as const)(
     '%s: SIGTERM while still starting stops it cleanly (exit 0, no start-up error)',
     async (app, portVar, readyPath) => {
-      const deadPort = await freePort();
-      const port = await freePort();
-      const child = spawnApp(
-        app,
-        env(`postgresql://postgres@127.0.0.1:${deadPort}/none`, {
-          [portVar]: String(port),
-          STARTUP_TIMEOUT_SECONDS: '120',
-        }),
-      );
-      children.push(child);
-      await child.waitForLog((l) => l.message === 'database not reachable yet; retrying', 60_000);
-      expect(await status(`http://127.0.0.1:${port}${readyPath}`)).toBe(503);
+      const child = await retryingWithoutDatabase(app, portVar, readyPath, 120);
       const started = Date.now();
       child.kill('SIGTERM');
       const exit = await child.exited;
