@@ -128,8 +128,9 @@ describe('SMB connector CRUD', () => {
       .send({ base_path: 'Archive\\2025', password: 'n3w-pass' });
     expect(r2.status).toBe(200);
     expect(r2.body).toMatchObject({ base_path: 'Archive/2025', full_sync_required: true });
+    // A rename or a new interval is not a new configuration for a running sync; base_path is.
     const row = await h.db.prisma.connector.findUnique({ where: { id: c.id } });
-    expect(row!.configRevision).toBe(3);
+    expect(row!.configRevision).toBe(2);
     const audit = await h.db.prisma.auditEvent.findMany({
       where: { resourceId: c.id },
       orderBy: { createdAt: 'asc' },

@@ -92,6 +92,9 @@ const FULL_SYNC_FIELDS = new Set([
   'library_name',
 ]);
 
+/** Fields that change neither what a run syncs nor how: they leave configRevision as it is. */
+const SCHEDULING_FIELDS = new Set(['name', 'description', 'sync_interval_minutes', 'enabled']);
+
 /** SMB fields that change where, or as whom, the stored password logs on. */
 const CREDENTIAL_TARGET_FIELDS = ['server_host', 'server_port', 'domain', 'username'] as const;
 /** Windows compares account and domain names without regard to case. */
@@ -309,7 +312,9 @@ export class ConnectorService {
       changed.push('enabled');
     }
     if (changed.length === 0) return current;
-    data.configRevision = { increment: 1 };
+    // The revision a running sync compares against before it writes back (token cache, delta
+    // cursors, "full sync done"): only changes to what is synced, from where and how count.
+    if (changed.some((f) => !SCHEDULING_FIELDS.has(f))) data.configRevision = { increment: 1 };
     return this.prisma.$transaction(async (tx) => {
       if (changed.includes('target_path'))
         await assertTargetFree(tx, {
