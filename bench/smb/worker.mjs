@@ -48,6 +48,30 @@ if (op === 'download') {
   // The recycling path: response buffers are reused after the file stream's write callback.
   bytes = await tree.download(a, createWriteStream(b));
   files = 1;
+} else if (op === 'download-sync') {
+  // Experiment: the same download into a Writable that writes synchronously (no thread-pool hop).
+  const { openSync, writeSync, closeSync } = await import('node:fs');
+  const { Writable } = await import('node:stream');
+  const fd = openSync(b, 'w');
+  bytes = await tree.download(
+    a,
+    new Writable({
+      highWaterMark: 8 << 20,
+      write(chunk, _enc, cb) {
+        try {
+          writeSync(fd, chunk);
+          cb();
+        } catch (err) {
+          cb(err);
+        }
+      },
+      final(cb) {
+        closeSync(fd);
+        cb();
+      },
+    }),
+  );
+  files = 1;
 } else if (op === 'download-stream') {
   const rs = tree.createReadStream(a);
   rs.on('data', (c) => (bytes += c.length));
