@@ -12,11 +12,19 @@ import {
   DEFAULT_QUEUE_SETTINGS,
   enqueueSync,
   ensureQueues,
+  QUEUE_CONNECTOR_SYNC,
   QUEUE_DRIVE_GC,
   QUEUE_SCHEDULER_TICK,
   type PgBoss,
 } from '@scaidrive/jobs';
-import { Worker, type SyncRunner, type SyncRunRequest } from '@scaidrive/worker';
+import {
+  Reconciler,
+  SyncJobHandler,
+  Worker,
+  WorkerMetrics,
+  type SyncRunner,
+  type SyncRunRequest,
+} from '@scaidrive/worker';
 import {
   captureLogger,
   createShare,
@@ -390,6 +398,77 @@ describe('sync job handler', () => {
     expect(seen).toEqual([0, 1]);
     // Counters of both runs add up on the one job.
     expect(job.filesSynced).toBe(3);
+  });
+});
+
+describe('queue claim lost mid-run', () => {
+  it('leaves the job and connector rows to the worker that has the job now', async () => {
+    const c = await connector();
+    const b = await boss();
+    await ensureQueues(b, DEFAULT_QUEUE_SETTINGS);
+    const jobId = await requestSync(b, c.id);
+    // Fetched as a worker fetches it (active, so no other test's worker takes it later).
+    const [queued] = await b.fetch(QUEUE_CONNECTOR_SYNC);
+    const row = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+    expect(queued?.id).toBe(row.queueJobId);
+    const handler = new SyncJobHandler(
+      prisma,
+      b,
+      // The run ends the way runs end when aborted: by throwing the cancellation.
+      (req) =>
+        new Promise((_, reject) =>
+          req.signal.addEventListener('abort', () => reject(new CancelledError()), { once: true }),
+        ),
+      captureLogger('error').logger,
+      new WorkerMetrics(),
+      { workerId: 'w-test', maxRuntimeMs: 60_000, progressFlushMs: 1000, cancelPollMs: 60_000 },
+    );
+    const claim = new AbortController();
+    const outcome = handler.handle({
+      id: queued!.id,
+      data: queued!.data,
+      retryCount: 0,
+      retryLimit: 2,
+      signal: claim.signal,
+    });
+    await waitFor(async () => {
+      const j = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+      return j.status === 'running';
+    });
+    // pg-boss took the job back (expired heartbeat): another worker runs it now.
+    claim.abort();
+    expect(await outcome).toBe('failed');
+    const job = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+    expect(job.status).toBe('running'); // not "failed" behind the other worker's back
+    const after = await prisma.connector.findUniqueOrThrow({ where: { id: c.id } });
+    expect(after.status).toBe('syncing');
+  });
+});
+
+describe('reconciler', () => {
+  it('fails a job whose queue job is gone and moves next_sync_at on (no re-enqueue loop)', async () => {
+    const c = await connector({ syncIntervalMinutes: 15 });
+    await prisma.connector.update({ where: { id: c.id }, data: { status: 'syncing' } });
+    const b = await boss();
+    await ensureQueues(b, DEFAULT_QUEUE_SETTINGS);
+    const jobId = await requestSync(b, c.id);
+    // The worker running it died and its queue job vanished (or expired out of retries).
+    const { queueJobId } = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+    await b.deleteJob(QUEUE_CONNECTOR_SYNC, queueJobId!);
+    await prisma.syncJob.update({
+      where: { id: jobId },
+      data: {
+        status: 'running',
+        createdAt: new Date(Date.now() - 600_000),
+      },
+    });
+    const before = Date.now();
+    expect(await new Reconciler(prisma, captureLogger('error').logger).run(60)).toContain(jobId);
+    const job = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+    expect(job.status).toBe('failed');
+    const after = await prisma.connector.findUniqueOrThrow({ where: { id: c.id } });
+    expect(after.status).toBe('error');
+    expect(after.nextSyncAt!.getTime()).toBeGreaterThanOrEqual(before + 15 * 60_000 - 5_000);
   });
 });
 

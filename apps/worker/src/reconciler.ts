@@ -40,17 +40,18 @@ export class Reconciler {
           where: { id: s.id, status: { in: ['queued', 'running'] } },
           data: { status, finishedAt: new Date(), message },
         }),
-        this.prisma.connector.updateMany({
-          where: {
-            id: s.connector_id,
-            tenantId: s.tenant_id,
-            status: { in: ['queued', 'syncing'] },
-          },
-          data: {
-            status: status === 'failed' ? 'error' : 'idle',
-            statusMessage: status === 'failed' ? message : null,
-          },
-        }),
+        // next_sync_at moves on as after any finished run: a connector whose runs keep dying
+        // (e.g. killed for memory) must not be re-enqueued in the same tick, again and again.
+        this.prisma.$executeRaw`
+          UPDATE connectors
+             SET status = ${status === 'failed' ? 'error' : 'idle'},
+                 status_message = ${status === 'failed' ? message : null},
+                 next_sync_at = CASE WHEN sync_interval_minutes > 0
+                                     THEN now() + make_interval(mins => sync_interval_minutes)
+                                     ELSE NULL END,
+                 updated_at = now()
+           WHERE id = ${s.connector_id} AND tenant_id = ${s.tenant_id}
+             AND status IN ('queued', 'syncing')`,
       ]);
       this.logger.warn('reconciled a stuck sync job', {
         job_id: s.id,

@@ -74,7 +74,13 @@ export class SyncJobHandler {
       log.warn('connector or job no longer exists; dropping queue job');
       return 'completed';
     }
-    if (job.status === 'cancelled' || job.status === 'completed' || job.cancelRequestedAt) {
+    if (job.status === 'completed' || job.status === 'failed') {
+      // Finished already (a crash between finishing the row and completing the queue job, or the
+      // reconciler gave up on it): its outcome stands.
+      log.warn('job already finished; dropping queue job', { status: job.status });
+      return 'completed';
+    }
+    if (job.status === 'cancelled' || job.cancelRequestedAt) {
       await this.finish(job, connector, 'cancelled', { message: 'Cancelled before it started' });
       return 'completed';
     }
@@ -123,6 +129,17 @@ export class SyncJobHandler {
 
     try {
       const base = await this.markRunning(job, connector, qjob);
+      if (!base) {
+        // Cancelled or finished between the checks above and now: a cancel is recorded as such,
+        // any other outcome stands.
+        const row = await this.prisma.syncJob.findUnique({ where: { id: job.id } });
+        if (row && (row.status === 'cancelled' || row.cancelRequestedAt))
+          await this.finish(row, connector, 'cancelled', {
+            message: 'Cancelled before it started',
+          });
+        this.observe('cancelled', kind, started);
+        return 'completed';
+      }
       log.info('sync started', {
         attempt: qjob.retryCount,
         continuation: payload.continuation,
@@ -152,17 +169,13 @@ export class SyncJobHandler {
         return 'completed';
       }
       if (result.interrupted && (reason === 'shutdown' || reason === 'budget')) {
-        await this.continueLater(base, connector, qjob, payload, progress, reason);
+        if (!(await this.continueLater(base, connector, qjob, payload, progress, reason)))
+          return this.claimLost(log, kind, started);
         this.observe('continued', kind, started);
         log.info('sync checkpointed; continues in a follow-up job', { reason });
         return 'completed';
       }
-      if (result.interrupted) {
-        // The queue claim was lost (another worker owns the job now): leave the rows to it.
-        log.warn('sync stopped: queue claim lost');
-        this.observe('claim_lost', kind, started);
-        return 'failed';
-      }
+      if (result.interrupted) return this.claimLost(log, kind, started);
       await this.finish(base, connector, 'completed', {
         progress,
         // A continued job's counters cover all its runs; its message must say the same.
@@ -191,10 +204,14 @@ export class SyncJobHandler {
         return 'completed';
       }
       if ((reason === 'shutdown' || reason === 'budget') && c.code === ErrorCode.CANCELLED) {
-        await this.continueLater(job, connector, qjob, payload, progress, reason);
+        if (!(await this.continueLater(job, connector, qjob, payload, progress, reason)))
+          return this.claimLost(log, kind, started);
         this.observe('continued', kind, started);
         return 'completed';
       }
+      // Whatever the run threw after its claim was lost (often just the abort): the job and
+      // connector rows belong to the worker that has the job now.
+      if (reason === 'claim_lost') return this.claimLost(log, kind, started);
       const transient = c.action === 'retry' || c.action === 'retry_after';
       const lastAttempt = qjob.retryCount >= qjob.retryLimit;
       if (transient && !lastAttempt) {
@@ -228,16 +245,28 @@ export class SyncJobHandler {
     }
   }
 
+  /** The queue claim was lost (another worker owns the job now): leave the rows to it. */
+  private claimLost(log: Logger, kind: string, started: number): 'failed' {
+    log.warn('sync stopped: queue claim lost');
+    this.observe('claim_lost', kind, started);
+    return 'failed';
+  }
+
   private observe(outcome: string, kind: string, started: number): void {
     this.metrics.jobs.inc({ outcome, kind });
     this.metrics.jobDuration.observe({ outcome, kind }, (Date.now() - started) / 1000);
   }
 
-  private async markRunning(job: SyncJob, connector: Connector, qjob: QueueJob): Promise<SyncJob> {
+  /** Marks the job running, unless it was finished or cancelled meanwhile (then null). */
+  private async markRunning(
+    job: SyncJob,
+    connector: Connector,
+    qjob: QueueJob,
+  ): Promise<SyncJob | null> {
     const now = new Date();
-    const [updated] = await this.prisma.$transaction([
-      this.prisma.syncJob.update({
-        where: { id: job.id },
+    return this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.syncJob.updateMany({
+        where: { id: job.id, status: { in: ['queued', 'running'] }, cancelRequestedAt: null },
         data: {
           status: 'running',
           startedAt: job.startedAt ?? now,
@@ -247,13 +276,14 @@ export class SyncJobHandler {
           attempt: qjob.retryCount,
           trigger: qjob.retryCount > 0 && job.trigger !== 'manual' ? 'retry' : job.trigger,
         },
-      }),
-      this.prisma.connector.updateMany({
+      });
+      if (count === 0) return null;
+      await tx.connector.updateMany({
         where: { id: connector.id, tenantId: connector.tenantId, status: { not: 'disabled' } },
         data: { status: 'syncing', statusMessage: null },
-      }),
-    ]);
-    return updated;
+      });
+      return tx.syncJob.findUniqueOrThrow({ where: { id: job.id } });
+    });
   }
 
   private async finish(
@@ -355,15 +385,17 @@ export class SyncJobHandler {
     payload: SyncJobPayload,
     progress: JobProgress,
     reason: 'shutdown' | 'budget',
-  ): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
+  ): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
       const db = fromPrisma(tx);
-      await this.boss.complete(
+      const done = (await this.boss.complete(
         QUEUE_CONNECTOR_SYNC,
         { id: qjob.id, retryCount: qjob.retryCount },
         { outcome: 'continued', reason },
         { db },
-      );
+      )) as { affected?: number };
+      // The claim lapsed meanwhile (expired, retried elsewhere): the job is not ours to hand over.
+      if (done.affected === 0) return false;
       const next: SyncJobPayload = { ...payload, continuation: payload.continuation + 1 };
       const id = await this.boss.send(QUEUE_CONNECTOR_SYNC, next, {
         ...syncSendOptions(connector.id),
@@ -386,6 +418,7 @@ export class SyncJobHandler {
         where: { id: connector.id, tenantId: connector.tenantId, status: { not: 'disabled' } },
         data: { status: 'queued' },
       });
+      return true;
     });
   }
 }

@@ -45,6 +45,9 @@ describe('error classification', () => {
       });
     }
     expect(classifyError(pg('3D000')).message).toBe('Database does not exist (3D000)');
+    // Deadlocks and serialization failures roll back the whole transaction: safe to run again.
+    for (const code of ['40P01', '40001', 'P2034'])
+      expect(classifyError(pg(code))).toMatchObject({ action: 'retry' });
     expect(classifyError(pg('42P01')).action).toBe('fail_job');
     expect(classifyError(pg('28P01')).action).toBe('fail_job');
   });

@@ -216,6 +216,15 @@ export function classifyError(err: unknown): Classification {
       message: 'Database does not exist (3D000)',
     };
   }
+  if (sqlState === '40P01' || sqlState === '40001' || sqlState === 'P2034') {
+    // Deadlock or serialization failure (P2034 is Prisma's name for both): PostgreSQL rolled the
+    // transaction back whole, so running it again is safe and usually succeeds.
+    return {
+      code: ErrorCode.SERVICE_UNAVAILABLE,
+      action: 'retry',
+      message: `Database transaction conflict (${sqlState}); try again`,
+    };
+  }
   if (sqlState && /^(08|57P0[123]|53300)/.test(sqlState)) {
     // Connection exceptions, server starting/shutting down, too many connections: transient.
     return {
@@ -241,6 +250,12 @@ export function classifyError(err: unknown): Classification {
 function findSqlState(err: unknown): string | undefined {
   let cur: unknown = err;
   for (let depth = 0; depth < 5 && cur && typeof cur === 'object'; depth++) {
+    // Prisma over a driver adapter (PrismaPg) keeps PostgreSQL's SQLSTATE here, under its own
+    // code (P2010 for a raw query, …).
+    const original = (
+      cur as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }
+    ).meta?.driverAdapterError?.cause?.originalCode;
+    if (typeof original === 'string' && /^[0-9A-Z]{5}$/.test(original)) return original;
     const code = (cur as { code?: unknown }).code;
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && /\d/.test(code)) return code;
     cur = (cur as { cause?: unknown }).cause;
