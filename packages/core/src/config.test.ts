@@ -55,6 +55,13 @@ describe('loadConfig', () => {
     expect(c.secretKeys?.[0]?.id).toBe('k9');
   });
 
+  it('keeps the run budget below the queue expiry (23 h), so the checkpoint finishes in time', () => {
+    expect(loadConfig({ JOB_MAX_RUNTIME_SECONDS: '79200' }).JOB_MAX_RUNTIME_SECONDS).toBe(79_200);
+    expect(() => loadConfig({ JOB_MAX_RUNTIME_SECONDS: '82800' })).toThrow(
+      /JOB_MAX_RUNTIME_SECONDS/,
+    );
+  });
+
   it('renders a documentation table with every variable', () => {
     const md = configTableMarkdown();
     expect(md).toContain('| `DATABASE_URL` |');

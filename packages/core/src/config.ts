@@ -164,8 +164,9 @@ export const CONFIG_VARS = {
     used_by: ['all'],
   }),
   JOB_MAX_RUNTIME_SECONDS: v({
-    schema: int(60, 82_800).default(6 * 3600),
-    description: 'A sync run checkpoints and continues in a follow-up job after this long.',
+    schema: int(60, 79_200).default(6 * 3600),
+    description:
+      'A sync run checkpoints and continues in a follow-up job after this long. At most 22 h: the queue expires a job after 23 h, and the checkpoint must finish before that.',
     used_by: ['worker'],
   }),
   JOB_RETRY_LIMIT: v({
