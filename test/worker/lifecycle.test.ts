@@ -445,6 +445,43 @@ describe('queue claim lost mid-run', () => {
   });
 });
 
+describe('a job fetched just before shutdown', () => {
+  it('hands over to a continuation at once instead of running into the shutdown timeout', async () => {
+    const c = await connector();
+    const b = await boss();
+    await ensureQueues(b, DEFAULT_QUEUE_SETTINGS);
+    const jobId = await requestSync(b, c.id);
+    const [queued] = await b.fetch(QUEUE_CONNECTOR_SYNC);
+    const ran: boolean[] = [];
+    const handler = new SyncJobHandler(
+      prisma,
+      b,
+      async (req) => {
+        ran.push(req.signal.aborted);
+        return { ...(await done()), interrupted: req.signal.aborted };
+      },
+      captureLogger('error').logger,
+      new WorkerMetrics(),
+      { workerId: 'w-test', maxRuntimeMs: 60_000, progressFlushMs: 1000, cancelPollMs: 60_000 },
+    );
+    handler.shutdown();
+    const outcome = await handler.handle({
+      id: queued!.id,
+      data: queued!.data,
+      retryCount: 0,
+      retryLimit: 2,
+      signal: new AbortController().signal,
+    });
+    expect(outcome).toBe('completed');
+    expect(ran).toEqual([true]); // the run saw the stop from its first step
+    const job = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+    expect(job.status).toBe('queued');
+    expect(job.queueJobId).not.toBe(queued!.id); // the continuation
+    expect(job.message).toMatch(/shutting down; continuing/);
+    await b.deleteJob(QUEUE_CONNECTOR_SYNC, job.queueJobId!); // not for later tests' workers
+  });
+});
+
 describe('reconciler', () => {
   it('fails a job whose queue job is gone and moves next_sync_at on (no re-enqueue loop)', async () => {
     const c = await connector({ syncIntervalMinutes: 15 });

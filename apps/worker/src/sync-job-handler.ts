@@ -47,8 +47,11 @@ export class SyncJobHandler {
     return this.running.size;
   }
 
+  private stopping = false;
+
   /** SIGTERM: every running job checkpoints and hands over to a continuation job. */
   shutdown(): void {
+    this.stopping = true;
     for (const ac of this.running.values()) ac.abort('shutdown' satisfies StopReason);
   }
 
@@ -91,6 +94,8 @@ export class SyncJobHandler {
 
     const ac = new AbortController();
     this.running.set(job.id, ac);
+    // Fetched just before the shutdown began: hand over at once rather than run into the timeout.
+    if (this.stopping) ac.abort('shutdown' satisfies StopReason);
     const onQueueAbort = (): void => ac.abort('claim_lost' satisfies StopReason);
     qjob.signal.addEventListener('abort', onQueueAbort, { once: true });
     const budget = setTimeout(
