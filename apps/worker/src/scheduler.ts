@@ -17,11 +17,16 @@ export class Scheduler {
   ) {}
 
   async tick(limit = 500): Promise<{ enqueued: string[]; busy: string[] }> {
+    // Connectors with a sync already queued or running are left out here, not only at enqueue:
+    // long runs keep a past next_sync_at and would otherwise fill the LIMIT every tick.
     const due = await this.prisma.$queryRaw<{ id: string }[]>`
-      SELECT id FROM connectors
-       WHERE status <> 'disabled' AND sync_interval_minutes > 0
-         AND (next_sync_at IS NULL OR next_sync_at <= now())
-       ORDER BY next_sync_at NULLS FIRST
+      SELECT c.id FROM connectors c
+       WHERE c.status <> 'disabled' AND c.sync_interval_minutes > 0
+         AND (c.next_sync_at IS NULL OR c.next_sync_at <= now())
+         AND NOT EXISTS (SELECT 1 FROM sync_jobs j
+                          WHERE j.tenant_id = c.tenant_id AND j.connector_id = c.id
+                            AND j.status IN ('queued', 'running'))
+       ORDER BY c.next_sync_at NULLS FIRST
        LIMIT ${limit}`;
     const enqueued: string[] = [];
     const busy: string[] = [];
