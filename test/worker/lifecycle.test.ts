@@ -483,6 +483,28 @@ describe('a job fetched just before shutdown', () => {
   });
 });
 
+describe('queue settings', () => {
+  it('workers apply theirs to the existing queue; the API only creates what is missing', async () => {
+    const b = await boss();
+    await ensureQueues(b, {
+      ...DEFAULT_QUEUE_SETTINGS,
+      retryDelaySeconds: 7,
+      heartbeatSeconds: 45,
+    });
+    const q1 = await b.getQueue(QUEUE_CONNECTOR_SYNC);
+    expect([q1?.retryDelay, q1?.heartbeatSeconds]).toEqual([7, 45]);
+    // An API restart with other values in its environment leaves them as the workers set them.
+    await ensureQueues(
+      b,
+      { ...DEFAULT_QUEUE_SETTINGS, retryDelaySeconds: 99, heartbeatSeconds: 99 },
+      { applySettings: false },
+    );
+    const q2 = await b.getQueue(QUEUE_CONNECTOR_SYNC);
+    expect([q2?.retryDelay, q2?.heartbeatSeconds]).toEqual([7, 45]);
+    await ensureQueues(b, DEFAULT_QUEUE_SETTINGS); // as the other tests expect it
+  });
+});
+
 describe('reconciler', () => {
   it('fails a job whose queue job is gone and moves next_sync_at on (no re-enqueue loop)', async () => {
     const c = await connector({ syncIntervalMinutes: 15 });

@@ -113,7 +113,8 @@ export async function composeApi(options: ComposeOptions): Promise<ApiRuntime> {
     (started ??= retryWithBackoff(
       async () => {
         if (ownsBoss) await boss.start();
-        await ensureQueues(boss, queueSettingsFromConfig(config));
+        // Create what is missing; the workers own the queue's retry and heartbeat settings.
+        await ensureQueues(boss, queueSettingsFromConfig(config), { applySettings: false });
         queueReady = true;
       },
       startupRetry(config, logger, startOptions.signal),

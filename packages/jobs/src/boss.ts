@@ -44,23 +44,31 @@ export function createBoss(options: BossOptions): PgBoss {
   });
 }
 
-/** Creates (or leaves as they are) the queues of the catalogue. Idempotent. */
+/**
+ * Creates the queues of the catalogue where missing. Idempotent. With `applySettings` (the
+ * workers, which own the retry/heartbeat settings) an existing sync queue also takes `settings`;
+ * the API only creates what is missing, so its restart does not overwrite the workers' values.
+ */
 export async function ensureQueues(
   boss: PgBoss,
   settings: QueueSettings = DEFAULT_QUEUE_SETTINGS,
+  options: { applySettings?: boolean } = {},
 ): Promise<void> {
   await boss.createQueue(QUEUE_CONNECTOR_SYNC_DLQ, deadLetterQueueOptions());
   const sync = connectorSyncQueueOptions(settings);
   await boss.createQueue(QUEUE_CONNECTOR_SYNC, sync);
-  // createQueue keeps an existing queue's options: apply changed retry/expiry settings explicitly.
-  await boss.updateQueue(QUEUE_CONNECTOR_SYNC, {
-    retryLimit: sync.retryLimit,
-    retryDelay: sync.retryDelay,
-    retryBackoff: sync.retryBackoff,
-    expireInSeconds: sync.expireInSeconds,
-    retentionSeconds: sync.retentionSeconds,
-    deleteAfterSeconds: sync.deleteAfterSeconds,
-  });
+  // createQueue keeps an existing queue's options: apply changed settings explicitly.
+  if (options.applySettings ?? true)
+    await boss.updateQueue(QUEUE_CONNECTOR_SYNC, {
+      retryLimit: sync.retryLimit,
+      retryDelay: sync.retryDelay,
+      retryBackoff: sync.retryBackoff,
+      retryDelayMax: sync.retryDelayMax,
+      heartbeatSeconds: sync.heartbeatSeconds,
+      expireInSeconds: sync.expireInSeconds,
+      retentionSeconds: sync.retentionSeconds,
+      deleteAfterSeconds: sync.deleteAfterSeconds,
+    });
   await boss.createQueue(QUEUE_SCHEDULER_TICK, {
     policy: 'singleton',
     retryLimit: 0,
