@@ -36,6 +36,10 @@ export class Reconciler {
             : 'The queued sync disappeared from the queue';
       const status = s.state === 'cancelled' ? 'cancelled' : 'failed';
       await this.prisma.$transaction([
+        // The connector row first, the lock order of every other job transaction.
+        this.prisma.$queryRaw`SELECT 1 FROM connectors
+                               WHERE id = ${s.connector_id} AND tenant_id = ${s.tenant_id}
+                               FOR UPDATE`,
         this.prisma.syncJob.updateMany({
           where: { id: s.id, status: { in: ['queued', 'running'] } },
           data: { status, finishedAt: new Date(), message },

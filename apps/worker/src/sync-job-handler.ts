@@ -270,6 +270,7 @@ export class SyncJobHandler {
   ): Promise<SyncJob | null> {
     const now = new Date();
     return this.prisma.$transaction(async (tx) => {
+      await lockConnector(tx, connector);
       const { count } = await tx.syncJob.updateMany({
         where: { id: job.id, status: { in: ['queued', 'running'] }, cancelRequestedAt: null },
         data: {
@@ -304,6 +305,7 @@ export class SyncJobHandler {
     const connectorStatus = status === 'failed' ? 'error' : 'idle';
     // updateMany: the rows may be gone (connector deleted mid-run); that must not fail the handler.
     await this.prisma.$transaction([
+      lockConnector(this.prisma, connector),
       this.prisma.syncJob.updateMany({
         where: { id: job.id },
         data: {
@@ -371,6 +373,7 @@ export class SyncJobHandler {
   ): Promise<void> {
     const text = `Attempt ${qjob.retryCount + 1} of ${qjob.retryLimit + 1} failed (${code}): ${message}; retrying`;
     await this.prisma.$transaction([
+      lockConnector(this.prisma, connector),
       this.prisma.syncJob.updateMany({
         where: { id: job.id },
         data: { status: 'queued', ...progressColumns(progress), message: text },
@@ -392,6 +395,7 @@ export class SyncJobHandler {
     reason: 'shutdown' | 'budget',
   ): Promise<boolean> {
     return this.prisma.$transaction(async (tx) => {
+      await lockConnector(tx, connector);
       const db = fromPrisma(tx);
       const done = (await this.boss.complete(
         QUEUE_CONNECTOR_SYNC,
@@ -460,4 +464,17 @@ function progressColumns(p: JobProgress) {
     conflicts: p.conflicts,
     deletes: p.deletes,
   };
+}
+
+/**
+ * Every transaction that touches a connector's row and its jobs or queue job takes the connector
+ * row first (as the scheduler and the API do): one lock order, so they cannot deadlock each other.
+ */
+function lockConnector(
+  db: Pick<PrismaClient, '$queryRaw'>,
+  connector: Pick<Connector, 'id' | 'tenantId'>,
+) {
+  return db.$queryRaw`SELECT 1 FROM connectors
+                       WHERE id = ${connector.id} AND tenant_id = ${connector.tenantId}
+                       FOR UPDATE`;
 }

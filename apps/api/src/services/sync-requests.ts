@@ -56,6 +56,13 @@ export class SyncRequestService {
     now.setMilliseconds(0);
     let jobId = '';
     const queued = await this.prisma.$transaction(async (tx) => {
+      // The connector row first, as the scheduler and the worker take it: one lock order.
+      const locked = await tx.$queryRaw<{ id: string }[]>`
+        SELECT id FROM connectors
+         WHERE id = ${connector.id} AND tenant_id = ${connector.tenantId} AND status <> 'disabled'
+         FOR UPDATE`;
+      if (locked.length === 0)
+        throw new ConflictError('The connector was disabled or deleted meanwhile');
       const enqueued = await enqueueSync(tx, this.boss, {
         tenantId: connector.tenantId,
         connectorId: connector.id,
