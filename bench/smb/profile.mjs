@@ -1,5 +1,8 @@
-// Profiles one big transfer of ours against a private Samba: node bench/smb/profile.mjs <download|upload> [MiB]
-// Writes a .cpuprofile under bench/results/ and prints the inner time.
+// Profiles one big transfer of ours against a private Samba:
+//   node bench/smb/profile.mjs <download|download-sync|upload> [MiB]
+// Writes a .cpuprofile per repetition under bench/results/ (PROFILE=0: none) and prints the time
+// from outside and inside the process. REPEAT=n repetitions; OUT=/dev/null for downloads without
+// the local file; SMB_BENCH_CLIENT as in run.mjs.
 import { execFileSync } from 'node:child_process';
 import { chownSync, closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -34,35 +37,6 @@ try {
   const prof = process.env.PROFILE === '0' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
   for (let i = 0; i < Number(process.env.REPEAT ?? 1); i++) {
     execFileSync('rm', ['-f', path.join(samba.dir, 'out.bin'), path.join(share, 'up.bin')]);
-    if (process.env.PRE_SMBCLIENT) {
-      const auth = path.join(samba.dir, 'auth');
-      execFileSync('sh', [
-        '-c',
-        `printf 'username = ${samba.user.username}\npassword = ${samba.user.password}\ndomain = ${samba.workgroup}\n' > ${auth}`,
-      ]);
-      execFileSync(
-        'smbclient',
-        [
-          '//127.0.0.1/data',
-          '-s',
-          samba.confPath,
-          '-p',
-          String(samba.port),
-          '-A',
-          auth,
-          '-c',
-          `get big.bin ${samba.dir}/pre.bin`,
-        ],
-        { stdio: 'ignore' },
-      );
-      execFileSync('rm', ['-f', `${samba.dir}/pre.bin`]);
-      if (process.env.PRE_SLEEP) execFileSync('sleep', [process.env.PRE_SLEEP]);
-    }
-    if (process.env.DIRTY)
-      execFileSync('sh', [
-        '-c',
-        `dd if=/dev/zero of=${samba.dir}/junk bs=1M count=${process.env.DIRTY} status=none; rm ${samba.dir}/junk`,
-      ]);
     const t0 = performance.now();
     const out = execFileSync(process.execPath, [...prof, path.join(here, 'worker.mjs'), ...args], {
       env: { ...process.env, SMB_BENCH_OPTS: JSON.stringify(opts) },

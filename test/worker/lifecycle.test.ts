@@ -402,32 +402,42 @@ describe('sync job handler', () => {
   });
 });
 
+/**
+ * A sync requested and fetched as a worker fetches it (active, so no later test's worker takes it),
+ * with a bare handler to run it by hand.
+ */
+async function fetchedSync(runSync: SyncRunner) {
+  const c = await connector();
+  const b = await boss();
+  await ensureQueues(b, DEFAULT_QUEUE_SETTINGS);
+  const jobId = await requestSync(b, c.id);
+  const [queued] = await b.fetch(QUEUE_CONNECTOR_SYNC);
+  const row = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+  expect(queued?.id).toBe(row.queueJobId);
+  const handler = new SyncJobHandler(
+    prisma,
+    b,
+    runSync,
+    captureLogger('error').logger,
+    new WorkerMetrics(),
+    { workerId: 'w-test', maxRuntimeMs: 60_000, progressFlushMs: 1000, cancelPollMs: 60_000 },
+  );
+  return { c, b, jobId, queued: queued!, handler };
+}
+
 describe('queue claim lost mid-run', () => {
   it('leaves the job and connector rows to the worker that has the job now', async () => {
-    const c = await connector();
-    const b = await boss();
-    await ensureQueues(b, DEFAULT_QUEUE_SETTINGS);
-    const jobId = await requestSync(b, c.id);
-    // Fetched as a worker fetches it (active, so no other test's worker takes it later).
-    const [queued] = await b.fetch(QUEUE_CONNECTOR_SYNC);
-    const row = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
-    expect(queued?.id).toBe(row.queueJobId);
-    const handler = new SyncJobHandler(
-      prisma,
-      b,
-      // The run ends the way runs end when aborted: by throwing the cancellation.
+    // The run ends the way runs end when aborted: by throwing the cancellation.
+    const { c, jobId, queued, handler } = await fetchedSync(
       (req) =>
         new Promise((_, reject) =>
           req.signal.addEventListener('abort', () => reject(new CancelledError()), { once: true }),
         ),
-      captureLogger('error').logger,
-      new WorkerMetrics(),
-      { workerId: 'w-test', maxRuntimeMs: 60_000, progressFlushMs: 1000, cancelPollMs: 60_000 },
     );
     const claim = new AbortController();
     const outcome = handler.handle({
-      id: queued!.id,
-      data: queued!.data,
+      id: queued.id,
+      data: queued.data,
       retryCount: 0,
       retryLimit: 2,
       signal: claim.signal,
@@ -448,27 +458,15 @@ describe('queue claim lost mid-run', () => {
 
 describe('a job fetched just before shutdown', () => {
   it('hands over to a continuation at once instead of running into the shutdown timeout', async () => {
-    const c = await connector();
-    const b = await boss();
-    await ensureQueues(b, DEFAULT_QUEUE_SETTINGS);
-    const jobId = await requestSync(b, c.id);
-    const [queued] = await b.fetch(QUEUE_CONNECTOR_SYNC);
     const ran: boolean[] = [];
-    const handler = new SyncJobHandler(
-      prisma,
-      b,
-      async (req) => {
-        ran.push(req.signal.aborted);
-        return { ...(await done()), interrupted: req.signal.aborted };
-      },
-      captureLogger('error').logger,
-      new WorkerMetrics(),
-      { workerId: 'w-test', maxRuntimeMs: 60_000, progressFlushMs: 1000, cancelPollMs: 60_000 },
-    );
+    const { b, jobId, queued, handler } = await fetchedSync(async (req) => {
+      ran.push(req.signal.aborted);
+      return { ...(await done()), interrupted: req.signal.aborted };
+    });
     handler.shutdown();
     const outcome = await handler.handle({
-      id: queued!.id,
-      data: queued!.data,
+      id: queued.id,
+      data: queued.data,
       retryCount: 0,
       retryLimit: 2,
       signal: new AbortController().signal,
@@ -477,7 +475,7 @@ describe('a job fetched just before shutdown', () => {
     expect(ran).toEqual([true]); // the run saw the stop from its first step
     const job = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
     expect(job.status).toBe('queued');
-    expect(job.queueJobId).not.toBe(queued!.id); // the continuation
+    expect(job.queueJobId).not.toBe(queued.id); // the continuation
     expect(job.message).toMatch(/shutting down; continuing/);
     await b.deleteJob(QUEUE_CONNECTOR_SYNC, job.queueJobId!); // not for later tests' workers
   });

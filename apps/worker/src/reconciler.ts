@@ -1,6 +1,6 @@
 import type { Logger } from '@scaidrive/core';
 import type { PrismaClient } from '@scaidrive/db';
-import { BOSS_SCHEMA, QUEUE_CONNECTOR_SYNC } from '@scaidrive/jobs';
+import { BOSS_SCHEMA, lockConnector, QUEUE_CONNECTOR_SYNC } from '@scaidrive/jobs';
 
 /**
  * Repairs job rows whose queue job ended without the handler recording it (a worker killed on its
@@ -36,10 +36,7 @@ export class Reconciler {
             : 'The queued sync disappeared from the queue';
       const status = s.state === 'cancelled' ? 'cancelled' : 'failed';
       await this.prisma.$transaction([
-        // The connector row first, the lock order of every other job transaction.
-        this.prisma.$queryRaw`SELECT 1 FROM connectors
-                               WHERE id = ${s.connector_id} AND tenant_id = ${s.tenant_id}
-                               FOR UPDATE`,
+        lockConnector(this.prisma, { id: s.connector_id, tenantId: s.tenant_id }),
         this.prisma.syncJob.updateMany({
           where: { id: s.id, status: { in: ['queued', 'running'] } },
           data: { status, finishedAt: new Date(), message },

@@ -1,7 +1,13 @@
 import { AppError, ErrorCode, classifyError, type Logger } from '@scaidrive/core';
 import type { Connector, PrismaClient, SyncJob } from '@scaidrive/db';
 import type { PgBoss } from '@scaidrive/jobs';
-import { fromPrisma, QUEUE_CONNECTOR_SYNC, SyncJobPayload, syncSendOptions } from '@scaidrive/jobs';
+import {
+  fromPrisma,
+  lockConnector,
+  QUEUE_CONNECTOR_SYNC,
+  SyncJobPayload,
+  syncSendOptions,
+} from '@scaidrive/jobs';
 import { progressMessage } from '@scaidrive/sync';
 import type { WorkerMetrics } from './metrics.js';
 import { ZERO_PROGRESS, type JobProgress, type StopReason, type SyncRunner } from './ports.js';
@@ -464,17 +470,4 @@ function progressColumns(p: JobProgress) {
     conflicts: p.conflicts,
     deletes: p.deletes,
   };
-}
-
-/**
- * Every transaction that touches a connector's row and its jobs or queue job takes the connector
- * row first (as the scheduler and the API do): one lock order, so they cannot deadlock each other.
- */
-function lockConnector(
-  db: Pick<PrismaClient, '$queryRaw'>,
-  connector: Pick<Connector, 'id' | 'tenantId'>,
-) {
-  return db.$queryRaw`SELECT 1 FROM connectors
-                       WHERE id = ${connector.id} AND tenant_id = ${connector.tenantId}
-                       FOR UPDATE`;
 }

@@ -42,7 +42,6 @@ export interface WorkerDeps {
   workerId?: string;
 }
 
-/** One worker process: consumes `connector-sync`, takes part in scheduling, serves health/metrics. */
 export interface StartOptions {
   /** Port of the health/metrics server (0 = ephemeral); defaults to WORKER_PORT. */
   healthPort?: number;
@@ -50,6 +49,7 @@ export interface StartOptions {
   signal?: AbortSignal;
 }
 
+/** One worker process: consumes `connector-sync`, takes part in scheduling, serves health/metrics. */
 export class Worker {
   readonly metrics: WorkerMetrics;
   readonly handler: SyncJobHandler;

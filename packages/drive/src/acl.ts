@@ -143,12 +143,8 @@ export class PermissionService {
     for (const chain of chains.values()) for (const c of chain) nodeIds.add(c.id);
     const aces = await this.matchingAces(principal, [...nodeIds]);
     const out = new Set<string>();
-    for (const [id, chain] of chains) {
-      const self = chain[0]!;
-      const levels: AclLevel[] = [aces.get(self.id) ?? []];
-      if (self.inherit_acl) levels.push(...inheritedLevels(chain.slice(1), aces, shareId, true));
-      if ((evaluatePermissions(role, levels) & Permission.READ) !== 0) out.add(id);
-    }
+    for (const [id, chain] of chains)
+      if ((bitsAlongChain(role, chain, aces, shareId) & Permission.READ) !== 0) out.add(id);
     return out;
   }
 
@@ -206,9 +202,7 @@ export class PermissionService {
     if (role === null) return null;
     if (principal.isTenantAdmin) return { effective: ALL_PERMISSIONS, shareId };
     const aces = await this.matchingAces(principal, [...chain.map((c) => c.id), shareId]);
-    const levels: AclLevel[] = [aces.get(self.id) ?? []];
-    if (self.inherit_acl) levels.push(...inheritedLevels(chain.slice(1), aces, shareId, true));
-    return { effective: evaluatePermissions(role, levels), shareId };
+    return { effective: bitsAlongChain(role, chain, aces, shareId), shareId };
   }
 
   /** The node and its ancestors up to the share root, nearest first. */
@@ -274,6 +268,19 @@ export class PermissionService {
     }
     return out;
   }
+}
+
+/** Effective bits on `chain[0]` (a node and its ancestors, nearest first) for a role and entries. */
+function bitsAlongChain(
+  role: number,
+  chain: readonly ChainRow[],
+  aces: Map<string, AceRow[]>,
+  shareId: string,
+): number {
+  const self = chain[0]!;
+  const levels: AclLevel[] = [aces.get(self.id) ?? []];
+  if (self.inherit_acl) levels.push(...inheritedLevels(chain.slice(1), aces, shareId, true));
+  return evaluatePermissions(role, levels);
 }
 
 /**

@@ -60,3 +60,20 @@ export async function enqueueSync(
   });
   return { jobId, queueJobId };
 }
+
+/**
+ * Locks a connector's row (`FOR UPDATE`) and returns its status (none: it is gone). Every
+ * transaction that touches a connector together with its jobs or queue job — enqueueing (API,
+ * scheduler), a run starting, finishing, retrying or handing over, the reconciler — takes this
+ * lock first: one lock order, so they cannot deadlock each other. Lazy, like any Prisma query: it
+ * also fits an array `$transaction`.
+ */
+export function lockConnector(
+  db: Pick<Tx, '$queryRaw'>,
+  connector: { id: string; tenantId: string },
+) {
+  return db.$queryRaw<{ status: string }[]>`
+    SELECT status FROM connectors
+     WHERE id = ${connector.id} AND tenant_id = ${connector.tenantId}
+     FOR UPDATE`;
+}

@@ -6,7 +6,13 @@ import {
   ValidationError,
 } from '@scaidrive/core';
 import type { Connector, PrismaClient, SyncJob, Tx } from '@scaidrive/db';
-import { BOSS_SCHEMA, enqueueSync, QUEUE_CONNECTOR_SYNC, type PgBoss } from '@scaidrive/jobs';
+import {
+  BOSS_SCHEMA,
+  enqueueSync,
+  lockConnector,
+  QUEUE_CONNECTOR_SYNC,
+  type PgBoss,
+} from '@scaidrive/jobs';
 import type { Actor } from './actor.js';
 import type { AuditLog } from './audit.js';
 
@@ -56,12 +62,8 @@ export class SyncRequestService {
     now.setMilliseconds(0);
     let jobId = '';
     const queued = await this.prisma.$transaction(async (tx) => {
-      // The connector row first, as the scheduler and the worker take it: one lock order.
-      const locked = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id FROM connectors
-         WHERE id = ${connector.id} AND tenant_id = ${connector.tenantId} AND status <> 'disabled'
-         FOR UPDATE`;
-      if (locked.length === 0)
+      const [locked] = await lockConnector(tx, connector);
+      if (!locked || locked.status === 'disabled')
         throw new ConflictError('The connector was disabled or deleted meanwhile');
       const enqueued = await enqueueSync(tx, this.boss, {
         tenantId: connector.tenantId,
