@@ -1,5 +1,5 @@
 import { newId } from '@scaidrive/core';
-import type { Tx } from '@scaidrive/db';
+import type { Prisma, Tx } from '@scaidrive/db';
 import { fromPrisma, type PgBoss } from 'pg-boss';
 import { QUEUE_CONNECTOR_SYNC, syncSendOptions, type SyncJobPayload } from './catalogue.js';
 
@@ -71,7 +71,7 @@ export async function enqueueSync(
 export function lockConnector(
   db: Pick<Tx, '$queryRaw'>,
   connector: { id: string; tenantId: string },
-) {
+): Prisma.PrismaPromise<{ status: string }[]> {
   return db.$queryRaw<{ status: string }[]>`
     SELECT status FROM connectors
      WHERE id = ${connector.id} AND tenant_id = ${connector.tenantId}
