@@ -1,5 +1,5 @@
 // Profiles one big transfer of ours against a private Samba:
-//   node bench/smb/profile.mjs <download|download-sync|upload> [MiB]
+//   node bench/smb/profile.mjs <download|download-sync|upload|upload-stream> [MiB]
 // Writes a .cpuprofile per repetition under bench/results/ (PROFILE=0: none) and prints the time
 // from outside and inside the process. REPEAT=n repetitions; OUT=/dev/null for downloads without
 // the local file; SMB_BENCH_CLIENT as in run.mjs.
@@ -33,7 +33,7 @@ try {
   };
   const args = op.startsWith('download')
     ? [op, 'big.bin', process.env.OUT ?? path.join(samba.dir, 'out.bin')]
-    : ['upload', local, 'up.bin'];
+    : [op, local, 'up.bin'];
   const prof = process.env.PROFILE === '0' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
   for (let i = 0; i < Number(process.env.REPEAT ?? 1); i++) {
     execFileSync('rm', ['-f', path.join(samba.dir, 'out.bin'), path.join(share, 'up.bin')]);

@@ -19,7 +19,15 @@ import { startSamba } from '../../test/support/samba.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const RUNS = Number(process.env.SMB_BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.SMB_BENCH_RUNS ?? 6);
+const ORDERS = [
+  ['ours', 'smbclient', 'rclone'],
+  ['smbclient', 'rclone', 'ours'],
+  ['rclone', 'ours', 'smbclient'],
+  ['ours', 'rclone', 'smbclient'],
+  ['rclone', 'smbclient', 'ours'],
+  ['smbclient', 'ours', 'rclone'],
+];
 const BIG = Number(process.env.SMB_BENCH_BIG_BYTES ?? 1024 ** 3);
 const SMALL_N = Number(process.env.SMB_BENCH_SMALL_FILES ?? 5000);
 const SMALL_SIZE = 4096;
@@ -202,10 +210,10 @@ try {
     const times = { ours: [], smbclient: [], rclone: [] };
     let rss = 0;
     for (let run = 0; run < RUNS; run++) {
-      // The order rotates per run: on these VMs whoever goes first after a cleanup can pay for
-      // fresh page-cache memory, so no tool is always first.
-      const tools = ['ours', 'smbclient', 'rclone'];
-      for (const tool of [...tools.slice(run % 3), ...tools.slice(0, run % 3)]) {
+      // Runs cycle through the six orders of the tools: on these VMs a tool's time depends on who
+      // ran just before it (whoever follows rclone's 1 GiB upload was 2–4× slower, even after a
+      // `sync`), and a plain rotation let one tool follow rclone twice as often as another.
+      for (const tool of ORDERS[run % ORDERS.length]) {
         c.cleanup();
         const r = await c[tool]();
         times[tool].push(r.ms);

@@ -1,6 +1,7 @@
 // One transfer with @scaidrive/smb-client (built dist), in its own process so its peak RSS is its own.
 // Usage: node worker.mjs <op> <a> <b>   with SMB_BENCH_OPTS='{"host":…,"port":…,…}' in the environment.
-// ops: download <remote> <local> | download-stream <remote> <local> | upload <local> <remote> | small-down <remoteDir> <localDir>
+// ops: download <remote> <local> | download-stream <remote> <local> | upload <local> <remote>
+//      | upload-stream <local> <remote> | small-down <remoteDir> <localDir>
 //      | small-up <localDir> <remoteDir>
 import {
   createReadStream,
@@ -10,6 +11,7 @@ import {
   readFileSync,
   writeFileSync,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { SmbClient } from '../../packages/smb-client/dist/index.js';
@@ -78,6 +80,18 @@ if (op === 'download') {
   await pipeline(rs, createWriteStream(b));
   files = 1;
 } else if (op === 'upload') {
+  // The recycling path: a few buffers refilled from the file once their WRITE has been answered.
+  const fh = await open(a, 'r');
+  try {
+    const { size } = await fh.stat();
+    const read = (buf, position) => fh.read(buf, 0, buf.length, position).then((r) => r.bytesRead);
+    bytes = (await tree.upload(b, read, { size })).size;
+  } finally {
+    await fh.close();
+  }
+  files = 1;
+} else if (op === 'upload-stream') {
+  // The stream path (what the product's SMB target uses): one fresh buffer per chunk read.
   const info = await tree.writeFile(b, createReadStream(a, { highWaterMark: 1 << 20 }));
   bytes = info.size;
   files = 1;

@@ -19,6 +19,7 @@ export {
   type ReadStreamOptions,
   type WriteStreamOptions,
 } from './tree/streams.js';
+export type { PositionalRead, UploadOptions } from './tree/upload.js';
 export type {
   FileInfo,
   SetTimesOptions,

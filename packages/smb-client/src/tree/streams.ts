@@ -1,7 +1,8 @@
 import { Readable, Writable } from 'node:stream';
 import { ErrorCode, ItemError } from '@scaidrive/core';
 import type { FileHandle, Tree, WriteFileOptions } from './tree.js';
-import type { FileInfo, SetTimesOptions } from './types.js';
+import type { FileInfo } from './types.js';
+import { finishWrite } from './upload.js';
 
 export interface ReadStreamOptions {
   /** First byte (default 0). */
@@ -212,21 +213,7 @@ export class SmbWriteStream extends Writable {
         this.fill = 0;
       }
       await this.waitBelow(0);
-      if (this.o.size !== undefined && this.o.size !== this.offset) {
-        throw new ItemError(
-          ErrorCode.PRECONDITION_FAILED,
-          `Size mismatch writing ${this.path}: expected ${this.o.size}, got ${this.offset}`,
-        );
-      }
-      const h = this.handle!;
-      if (this.o.flush) await h.flush();
-      if (this.o.mtime || this.o.birthtime) {
-        const t: SetTimesOptions = {};
-        if (this.o.mtime) t.mtime = this.o.mtime;
-        if (this.o.birthtime) t.birthtime = this.o.birthtime;
-        await h.setTimes(t);
-      }
-      const info = await h.close();
+      const info = await finishWrite(this.handle!, this.path, this.offset, this.o);
       if (info) this.result = info;
     })().then(
       () => cb(),

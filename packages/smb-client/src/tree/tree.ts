@@ -65,6 +65,7 @@ import {
 } from './types.js';
 import { Readable as NodeReadable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { finishWrite, writeFrom, type PositionalRead, type UploadOptions } from './upload.js';
 
 const OK = [NtStatus.SUCCESS];
 
@@ -754,6 +755,32 @@ export class Tree {
     await pipeline(data as AsyncIterable<Uint8Array>, ws);
     if (!ws.result) throw protocolError('write stream finished without a result');
     return ws.result;
+  }
+
+  /**
+   * Writes a file of `o.size` bytes from a positional reader (a local file, a chunk store) with
+   * `depth` WRITEs in flight from `depth` recycled buffers — the upload twin of `download()`: no
+   * allocation per chunk, so no garbage-collection churn. Returns the file's metadata after the
+   * write. On failure the handle is closed and the partly written file is left for the caller to
+   * remove (write to a temporary name, then `rename`).
+   */
+  async upload(path: string, read: PositionalRead, o: UploadOptions): Promise<FileInfo> {
+    if (!Number.isSafeInteger(o.size) || o.size < 0)
+      throw new ItemError(ErrorCode.PRECONDITION_FAILED, `Invalid upload size ${o.size}`);
+    const h = await this.openForWrite(path, o.overwrite ?? true);
+    try {
+      await writeFrom(h, read, {
+        size: o.size,
+        chunkSize: o.chunkSize ?? this.ioSize(h.link, 'write'),
+        depth: o.depth ?? this.session.options.ioDepth,
+        ...(o.onChunk ? { onChunk: o.onChunk } : {}),
+      });
+      const info = await finishWrite(h, path, o.size, o);
+      if (!info) throw protocolError('CLOSE without attributes');
+      return info;
+    } finally {
+      await h.close().catch(() => undefined);
+    }
   }
 
   /** Renames/moves within the share; `replace` overwrites an existing target. */
