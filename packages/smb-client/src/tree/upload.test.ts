@@ -71,4 +71,29 @@ describe('writeFrom (recycled upload buffers)', () => {
     // It stopped soon after the failure instead of sending the whole file.
     expect(stats().calls).toBeLessThan(Math.ceil(data.length / 65536));
   });
+  it('a WRITE that fails during a slow read stops the upload before the next WRITE', async () => {
+    const data = randomBytes(300_000);
+    const { handle, stats } = fakeHandle({ failAt: 0 });
+    const slowRead = async (buf: Buffer, position: number) => {
+      await new Promise((r) => setTimeout(r, 30));
+      return data.copy(buf, 0, position, position + buf.length);
+    };
+    await expect(
+      writeFrom(handle, slowRead, { size: data.length, chunkSize: 65536, depth: 4 }),
+    ).rejects.toThrow('STATUS_DISK_FULL');
+    // WRITE 0 failed while chunk 1 was being read: chunk 1 was never sent.
+    expect(stats().calls).toBe(1);
+  });
+
+  it('rejects a reader that claims more bytes than the buffer holds', async () => {
+    const { handle, stats } = fakeHandle();
+    await expect(
+      writeFrom(handle, (buf) => Promise.resolve(buf.length + 1), {
+        size: 100_000,
+        chunkSize: 65536,
+        depth: 2,
+      }),
+    ).rejects.toThrow(/returned 65537 for a buffer of 65536 bytes/);
+    expect(stats().calls).toBe(0);
+  });
 });

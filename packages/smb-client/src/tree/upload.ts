@@ -68,10 +68,15 @@ export async function writeFrom(
       const view = buf.subarray(0, want);
       let got = 0;
       while (got < want) {
+        const room = want - got;
         const n = await read(view.subarray(got), offset + got);
         if (n === 0) break;
+        if (!Number.isSafeInteger(n) || n < 0 || n > room)
+          throw new Error(`The source reader returned ${n} for a buffer of ${room} bytes`);
         got += n;
       }
+      // A WRITE that failed while this chunk was read: stop before sending another.
+      if (failure) break;
       if (got < want)
         throw new ItemError(
           ErrorCode.ITEM_CHANGED_DURING_READ,
