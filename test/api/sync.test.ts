@@ -171,6 +171,88 @@ describe('jobs', () => {
     );
   });
 
+  it('job detail carries the end-of-run summary in the API form; lists leave it out', async () => {
+    const id = await connector();
+    const stored = {
+      status: 'failed',
+      mode: 'full',
+      modeReason: 'no_cursor',
+      feedsUsed: ['source', 'sideways'],
+      durationMs: 1234,
+      progress: { filesScanned: 3 },
+      plan: { copy_to_target: 2, delete_on_target: 9, bogus: -1 },
+      errors: [{ path: 'a/b.txt', code: 'ACCESS_DENIED', message: 'denied' }, { path: 7 }],
+      warnings: ['w1', 3],
+      unmappedPrincipals: [
+        { kind: 'sid', id: 'S-1-5-21-1-2-3-1105', name: 'CORP\\ann', type: 'user' },
+        { kind: 'sid', id: 'S-1-5-21-1-2-3-1106' },
+        { kind: 'martian', id: 'x' },
+      ],
+      unmappedPrincipalCount: 250,
+      unmappedGrants: {
+        count: 4,
+        samples: [{ path: 'doc.docx', reason: 'sharing_link', detail: 'view link (anonymous)' }],
+      },
+      throttleWaitMs: 1500.4,
+      cursors: { source: 'secret-cursor' },
+      deleteSafety: { wouldDelete: 9, managedFiles: 10, limit: 5 },
+      error: { code: 'DELETE_SAFETY', message: 'Would delete 9 of 10', action: 'fail_job' },
+    };
+    const jobId = newId('job');
+    await h.db.prisma.syncJob.create({
+      data: {
+        id: jobId,
+        tenantId: h.t1.tenantId,
+        connectorId: id,
+        status: 'failed',
+        trigger: 'manual',
+        finishedAt: new Date(),
+        summary: stored,
+      },
+    });
+    // Response validation is on in these tests: the odd entries above must not reach the body.
+    const one = await h.http.get(`${smb}/${id}/jobs/${jobId}`).set(auth());
+    expect(one.status).toBe(200);
+    expect(one.body.summary).toEqual({
+      mode: 'full',
+      mode_reason: 'no_cursor',
+      feeds_used: ['source'],
+      duration_ms: 1234,
+      plan: { copy_to_target: 2, delete_on_target: 9 },
+      errors: [{ path: 'a/b.txt', code: 'ACCESS_DENIED', message: 'denied' }],
+      warnings: ['w1'],
+      unmapped_principals: [
+        { kind: 'sid', id: 'S-1-5-21-1-2-3-1105', name: 'CORP\\ann', type: 'user' },
+        { kind: 'sid', id: 'S-1-5-21-1-2-3-1106', name: null, type: null },
+      ],
+      unmapped_principal_count: 250,
+      unmapped_grants: {
+        count: 4,
+        samples: [{ path: 'doc.docx', reason: 'sharing_link', detail: 'view link (anonymous)' }],
+      },
+      throttle_wait_ms: 1500,
+      delete_safety: { would_delete: 9, managed_files: 10, limit: 5 },
+      error: { code: 'DELETE_SAFETY', message: 'Would delete 9 of 10' },
+    });
+    // Cursors are the worker's business, not the operator's.
+    expect(JSON.stringify(one.body)).not.toContain('secret-cursor');
+
+    const list = await h.http.get(`${smb}/${id}/jobs`).set(auth());
+    expect(list.status).toBe(200);
+    expect(list.body.jobs[0].id).toBe(jobId);
+    expect(list.body.jobs[0]).not.toHaveProperty('summary');
+
+    // A queued job (no summary yet) and a row with a summary of another shape: null, still valid.
+    const r = await h.http.post(`${smb}/${id}/sync`).set(auth());
+    const queued = await h.http.get(`${smb}/${id}/jobs/${r.body.job_id}`).set(auth());
+    expect(queued.status).toBe(200);
+    expect(queued.body.summary).toBeNull();
+    await h.db.prisma.syncJob.update({ where: { id: jobId }, data: { summary: [1, 2] } });
+    const odd = await h.http.get(`${smb}/${id}/jobs/${jobId}`).set(auth());
+    expect(odd.status).toBe(200);
+    expect(odd.body.summary).toBeNull();
+  });
+
   it('a job of another connector is 404 under this one', async () => {
     const a = await connector();
     const b = await connector();

@@ -179,10 +179,24 @@ describe('permissions through identity mappings', () => {
         .send({ identity_type: type, smb_principal: principal, scaidrive_principal_id: target });
       expect(r.status).toBe(201);
     }
-    expect((await e.syncAndWait(id)).status).toBe('completed');
+    const job = await e.syncAndWait(id);
+    expect(job.status).toBe('completed');
     const entries = await prisma.aclEntry.findMany({
       where: { tenantId, origin: `connector:${id}` },
     });
+    // The link is reported on the job (on the folder and, inherited, on its file), not silently
+    // dropped; both principals were mapped.
+    const { summary } = await e.jobDetail(id, job.id);
+    expect(summary.unmapped_grants.count).toBe(2);
+    const link = { reason: 'sharing_link', detail: 'organization view link' };
+    expect(
+      [...summary.unmapped_grants.samples].sort((a: any, b: any) => a.path.localeCompare(b.path)),
+    ).toEqual([
+      { path: 'secret', ...link },
+      { path: 'secret/plan.txt', ...link },
+    ]);
+    expect(summary.unmapped_principal_count).toBe(0);
+    expect(summary.error).toBeNull();
     const byPrincipal = Object.fromEntries(entries.map((x) => [x.principalId, x.permissions]));
     expect(byPrincipal[user.id]).toBe(63); // owner: every permission
     expect(byPrincipal[group.id]).toBe(1 | 2 | 4 | 8); // write: READ WRITE DELETE CREATE

@@ -26,6 +26,8 @@ export interface E2E {
     id: string,
     query?: string,
   ): Promise<{ id: string; status: string; message: string | null; conflicts?: number }>;
+  /** `GET …/jobs/{job_id}`: the job with its end-of-run `summary`. */
+  jobDetail(id: string, jobId: string): Promise<Record<string, any>>;
   close(): Promise<void>;
 }
 
@@ -140,6 +142,13 @@ export async function startE2E(options: GraphEmulatorOptions = {}): Promise<E2E>
         await new Promise((r) => setTimeout(r, 200));
       }
       throw new Error('sync job did not finish');
+    },
+    async jobDetail(id, jobId) {
+      const res = await api.http
+        .get(`/api/v1/sharepoint-connectors/${id}/jobs/${jobId}`)
+        .set(bearer(api.t1.adminToken));
+      expect(res.status).toBe(200);
+      return res.body as Record<string, any>;
     },
     async close() {
       await worker.shutdown();

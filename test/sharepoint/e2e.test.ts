@@ -71,11 +71,15 @@ describe('SharePoint connector end to end', () => {
       probability: 0.3,
       routes: ['delta', 'children', 'item', 'download', 'sites'],
     });
+    let job;
     try {
-      expect((await e.syncAndWait(id)).status).toBe('completed');
+      job = await e.syncAndWait(id);
+      expect(job.status).toBe('completed');
     } finally {
       off();
     }
+    // The job says how long it was held back.
+    expect((await e.jobDetail(id, job.id)).summary.throttle_wait_ms).toBeGreaterThan(0);
     expect(await e.shareFiles(TARGET)).toEqual(e.libraryFiles('Lib'));
   });
 

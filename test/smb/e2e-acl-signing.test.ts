@@ -193,6 +193,7 @@ describe('permissions', () => {
     expect(unmapped.map((p) => p.name?.split('\\')[1]).sort()).toEqual(
       [users.carol.name, e.samba.user.username, 'None'].sort(),
     );
+    expect(job.summary!.unmappedPrincipalCount).toBe(3);
   });
 
   it('writes only ACLs that changed', async () => {

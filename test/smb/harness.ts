@@ -52,6 +52,7 @@ export interface JobRow {
     plan?: Record<string, number>;
     errors?: { path: string; code: string; message: string }[];
     unmappedPrincipals?: { kind: string; id: string; name?: string }[];
+    unmappedPrincipalCount?: number;
     progress?: Record<string, number>;
   } | null;
 }

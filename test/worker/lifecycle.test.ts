@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
+  AppError,
   AuthFailedError,
   UnreachableError,
   CancelledError,
@@ -22,6 +23,7 @@ import {
   SyncJobHandler,
   Worker,
   WorkerMetrics,
+  withRunSummary,
   type SyncRunner,
   type SyncRunRequest,
 } from '@scaidrive/worker';
@@ -291,8 +293,48 @@ describe('sync job handler', () => {
     const after = await prisma.connector.findUniqueOrThrow({ where: { id: c.id } });
     expect(after.status).toBe('error');
     expect(after.statusMessage).toBe('The SMB server rejected the user name or password');
+    // The job keeps the error's code (no engine summary: the run failed before walking).
+    expect((await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } })).summary).toEqual({
+      status: 'failed',
+      error: {
+        code: 'CONNECTOR_AUTH_FAILED',
+        action: 'fail_job',
+        message: 'The SMB server rejected the user name or password',
+      },
+    });
     await new Promise((r) => setTimeout(r, 2500));
     expect(calls).toBe(1);
+  });
+
+  it('a failed run keeps the summary it attached to its error (error samples, delete safety)', async () => {
+    const c = await connector();
+    const runSummary = {
+      status: 'failed',
+      mode: 'full',
+      errors: [{ path: 'x.txt', code: 'ACCESS_DENIED', message: 'denied' }],
+      deleteSafety: { wouldDelete: 9, managedFiles: 10, limit: 5 },
+      error: { code: 'DELETE_SAFETY', message: 'engine words', action: 'fail_job', details: 1 },
+    };
+    await startWorker(async () => {
+      throw withRunSummary(
+        new AppError('DELETE_SAFETY', 'Would delete 9 of 10 files', { action: 'fail_job' }),
+        runSummary,
+      );
+    });
+    const jobId = await requestSync(bosses[0]!, c.id);
+    const job = await waitFor(async () => {
+      const j = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+      return j.status === 'failed' && j;
+    });
+    expect(job.summary).toEqual({
+      ...runSummary,
+      error: {
+        code: 'DELETE_SAFETY',
+        action: 'fail_job',
+        message: 'Would delete 9 of 10 files',
+        details: 1,
+      },
+    });
   });
 
   it('retries transient failures with backoff, then succeeds', async () => {
@@ -328,6 +370,9 @@ describe('sync job handler', () => {
     }, 60_000);
     expect(calls).toBe(3);
     expect(job.message).toMatch(/host unreachable \(gave up after 3 attempts\)/);
+    expect(job.summary).toMatchObject({
+      error: { code: 'CONNECTOR_UNREACHABLE', action: 'retry', message: job.message },
+    });
     expect((await prisma.connector.findUniqueOrThrow({ where: { id: c.id } })).status).toBe(
       'error',
     );

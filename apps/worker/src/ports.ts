@@ -42,6 +42,19 @@ export interface SyncRunResult {
   interrupted: boolean;
 }
 
+const failedRunSummaries = new WeakMap<object, unknown>();
+
+/** Attaches a failed run's summary to the error it throws, so the job row can keep it. */
+export function withRunSummary<E extends object>(err: E, summary: unknown): E {
+  failedRunSummaries.set(err, summary);
+  return err;
+}
+
+/** The summary a failed run attached to its error (`withRunSummary`), if any. */
+export function runSummaryOf(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? failedRunSummaries.get(err) : undefined;
+}
+
 /**
  * Runs one sync of one connector: builds its source, the share-store target and the state store,
  * runs the engine. Throws classified `AppError`s for fatal and transient failures.

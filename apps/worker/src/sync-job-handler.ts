@@ -10,7 +10,13 @@ import {
 } from '@scaidrive/jobs';
 import { progressMessage } from '@scaidrive/sync';
 import type { WorkerMetrics } from './metrics.js';
-import { ZERO_PROGRESS, type JobProgress, type StopReason, type SyncRunner } from './ports.js';
+import {
+  ZERO_PROGRESS,
+  runSummaryOf,
+  type JobProgress,
+  type StopReason,
+  type SyncRunner,
+} from './ports.js';
 
 export interface QueueJob {
   id: string;
@@ -243,7 +249,11 @@ export class SyncJobHandler {
         message,
         err: c.code === ErrorCode.INTERNAL ? err : undefined,
       });
-      await this.finish(job, connector, 'failed', { progress, message, errorCode: c.code });
+      await this.finish(job, connector, 'failed', {
+        progress,
+        message,
+        summary: failedSummary(runSummaryOf(err), c, message),
+      });
       this.observe('failed', kind, started);
       // Exhausted transient failures go to the dead-letter queue (pg-boss does that on 'failed').
       return transient ? 'failed' : 'completed';
@@ -302,7 +312,7 @@ export class SyncJobHandler {
     job: SyncJob,
     connector: Connector,
     status: 'completed' | 'failed' | 'cancelled',
-    r: { progress?: JobProgress; message?: string | null; summary?: unknown; errorCode?: string },
+    r: { progress?: JobProgress; message?: string | null; summary?: unknown },
   ): Promise<void> {
     const now = new Date();
     const progress = r.progress ?? progressOf(job);
@@ -436,6 +446,26 @@ export class SyncJobHandler {
       return true;
     });
   }
+}
+
+/**
+ * The summary a failed job keeps: the run's own (error samples, delete-safety numbers, …) when the
+ * engine got that far, else just the status; either way with the error that ended it.
+ */
+function failedSummary(
+  run: unknown,
+  c: { code: string; action: string },
+  message: string,
+): Record<string, unknown> {
+  const base =
+    typeof run === 'object' && run !== null && !Array.isArray(run)
+      ? (run as Record<string, unknown>)
+      : { status: 'failed' };
+  const engineError =
+    typeof base.error === 'object' && base.error !== null
+      ? (base.error as Record<string, unknown>)
+      : {};
+  return { ...base, error: { ...engineError, code: c.code, action: c.action, message } };
 }
 
 export function progressOf(job: SyncJob): JobProgress {

@@ -19,8 +19,8 @@ import {
 } from '@scaidrive/sync';
 import { createAclMapper } from './acl-mapper.js';
 import type { WorkerMetrics } from './metrics.js';
-import type { SyncRunner, SyncRunResult } from './ports.js';
-import type { SourceRegistry } from './sources/registry.js';
+import { withRunSummary, type SyncRunner, type SyncRunResult } from './ports.js';
+import type { SourceRegistry, UnmappedGrantSample } from './sources/registry.js';
 
 export interface EngineRunnerDeps {
   prisma: PrismaClient;
@@ -74,6 +74,7 @@ export function createEngineRunner(deps: EngineRunnerDeps): SyncRunner {
       });
     }
     let source: FileTree | undefined;
+    const extras: RunExtras = { throttleWaitMs: 0, unmappedGrants: { count: 0, samples: [] } };
     const state = createFileStateStore(deps.statePool ?? deps.prisma, {
       tenantId: connector.tenantId,
       connectorId: connector.id,
@@ -87,8 +88,15 @@ export function createEngineRunner(deps: EngineRunnerDeps): SyncRunner {
         config: deps.config,
         logger: log,
         signal,
-        onThrottle: (ms) =>
-          deps.metrics.throttleWaitSeconds.inc({ kind: connector.kind }, ms / 1000),
+        onThrottle: (ms) => {
+          extras.throttleWaitMs += ms;
+          deps.metrics.throttleWaitSeconds.inc({ kind: connector.kind }, ms / 1000);
+        },
+        onUnmappedGrant: (g) => {
+          extras.unmappedGrants.count++;
+          if (extras.unmappedGrants.samples.length < MAX_GRANT_SAMPLES)
+            extras.unmappedGrants.samples.push(g);
+        },
       });
       const target = deps.drive.shareTree({
         tenantId: connector.tenantId,
@@ -118,7 +126,7 @@ export function createEngineRunner(deps: EngineRunnerDeps): SyncRunner {
           log.debug('sync event', { event: e });
         },
       });
-      return await finish(deps, connector, summary);
+      return await finish(deps, connector, summary, extras);
     } finally {
       await source?.close().catch(() => undefined);
     }
@@ -166,7 +174,9 @@ async function finish(
   deps: EngineRunnerDeps,
   connector: Connector,
   summary: SyncSummary,
+  extras: RunExtras,
 ): Promise<SyncRunResult> {
+  const stored = jsonSafe({ ...summary, ...extras });
   const p = summary.progress;
   const progress = {
     filesScanned: p.filesScanned,
@@ -177,7 +187,10 @@ async function finish(
     deletes: p.deletes,
   };
   if (summary.status === 'failed') {
-    throw summaryError(summary) ?? new AppError(ErrorCode.INTERNAL, summary.message);
+    throw withRunSummary(
+      summaryError(summary) ?? new AppError(ErrorCode.INTERNAL, summary.message),
+      stored,
+    );
   }
   if (summary.status === 'completed') {
     // Only for the configuration this run synced: after a change (another site, drive, base path,
@@ -199,13 +212,23 @@ async function finish(
   return {
     progress,
     message: summary.message,
-    summary: jsonSafe(summary),
+    summary: stored,
     interrupted: summary.status === 'cancelled',
   };
 }
 
+/** What the worker adds to the engine's summary of a run. */
+interface RunExtras {
+  /** Milliseconds the source waited on throttling (Retry-After, shared pacer back-off). */
+  throttleWaitMs: number;
+  /** Source permissions no identity mapping can express (SharePoint sharing links and groups). */
+  unmappedGrants: { count: number; samples: UnmappedGrantSample[] };
+}
+
+const MAX_GRANT_SAMPLES = 50;
+
 /** The summary as jsonb takes it: bigints as strings, unpaired surrogates of foreign names as U+FFFD. */
-function jsonSafe(summary: SyncSummary): unknown {
+function jsonSafe(summary: SyncSummary & RunExtras): unknown {
   return JSON.parse(
     JSON.stringify(summary, (_k, v: unknown) =>
       typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v.toWellFormed() : v,

@@ -1,5 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { Pacer, PacerRegistry, parseRetryAfter } from './pacer.js';
+import { Transport } from './transport.js';
 
 describe('pacer', () => {
   it('parses Retry-After in seconds and as an HTTP date', () => {
@@ -8,6 +9,22 @@ describe('pacer', () => {
     expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
     expect(parseRetryAfter(null)).toBeUndefined();
     expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+
+  it('reports a throttling wait to the transport that waited, not to every user of the pacer', async () => {
+    const p = new Pacer();
+    const aWaits: number[] = [];
+    const bWaits: number[] = [];
+    const a = new Transport(p, 'test', (ms) => aWaits.push(ms));
+    new Transport(p, 'test', (ms) => bWaits.push(ms));
+    p.throttled({ status: 429, retryAfterMs: 60, kind: 'graph' });
+    const res = await a.attempts('graph', undefined, () => Promise.resolve(new Response('ok')));
+    expect(res.status).toBe(200);
+    expect(aWaits).toHaveLength(1);
+    expect(aWaits[0]).toBeGreaterThan(30);
+    expect(bWaits).toEqual([]);
+    // A turn that only waited for spacing is not a throttling wait.
+    expect(await p.turn()).toBe(0);
   });
 
   it('makes every caller wait out a Retry-After and counts the wait', async () => {

@@ -60,20 +60,26 @@ export class Pacer extends EventEmitter<{ throttle: [ThrottleEvent]; wait: [numb
     this.sleepMs = this.opts.minSleepMs;
   }
 
-  /** Waits for this caller's turn (spacing + any Retry-After in force). */
-  async turn(signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits for this caller's turn (spacing + any Retry-After in force). Resolves with the part of
+   * the wait owed to throttling (0 when the caller only waited for spacing).
+   */
+  async turn(signal?: AbortSignal): Promise<number> {
     const now = Date.now();
     const start = Math.max(now, this.nextStart, this.blockedUntil);
     this.nextStart = start + this.sleepMs;
     const wait = start - now;
+    let throttled = 0;
     if (wait > 0) {
       if (this.blockedUntil > now) {
+        throttled = wait;
         this.stats.waitMs += wait;
         this.emit('wait', wait);
       }
       await sleep(wait, signal);
     }
     this.stats.requests++;
+    return throttled;
   }
 
   /** A call succeeded: shrink the spacing. */

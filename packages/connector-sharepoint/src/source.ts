@@ -109,7 +109,12 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
     super();
     const pacerKey = `${config.auth.authorityHost}|${config.auth.azureTenantId}|${config.auth.azureClientId}`;
     this.pacer = (deps.pacers ?? defaultPacers).get(pacerKey, deps.pacerOptions);
-    this.transport = new Transport(this.pacer, deps.userAgent ?? userAgent());
+    // Waits are counted per transport: the pacer is shared with every source of the same
+    // tenant + app, and its own 'wait' events include theirs.
+    this.transport = new Transport(this.pacer, deps.userAgent ?? userAgent(), (ms) => {
+      this.stats.throttleWaitMs += ms;
+      this.emit('wait', ms);
+    });
     let tokens = deps.tokens;
     if (!tokens) {
       this.auth = new SharePointAuth({ ...config.auth, graphBaseUrl: config.graphBaseUrl });
@@ -120,15 +125,9 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
       this.stats.throttleEvents++;
       this.emit('throttle', e);
     };
-    const onWait = (ms: number) => {
-      this.stats.throttleWaitMs += ms;
-      this.emit('wait', ms);
-    };
     this.pacer.on('throttle', onThrottle);
-    this.pacer.on('wait', onWait);
     this.offThrottle = () => {
       this.pacer.off('throttle', onThrottle);
-      this.pacer.off('wait', onWait);
     };
     this.capabilities = {
       changeFeed: true,

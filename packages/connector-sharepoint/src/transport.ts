@@ -13,6 +13,8 @@ export class Transport {
   constructor(
     readonly pacer: Pacer,
     readonly userAgent: string,
+    /** This transport's own throttling waits (the pacer is shared by every source of an app). */
+    private readonly onWait?: (ms: number) => void,
   ) {}
 
   async attempts(
@@ -22,7 +24,8 @@ export class Transport {
   ): Promise<Response> {
     const max = this.pacer.opts.maxAttempts;
     for (let n = 1; ; n++) {
-      await this.pacer.turn(signal);
+      const waited = await this.pacer.turn(signal);
+      if (waited > 0) this.onWait?.(waited);
       let res: Response;
       try {
         res = await attempt();

@@ -204,6 +204,7 @@ function summarize(
     errors: acct.errors,
     warnings: acct.warnings,
     unmappedPrincipals: acct.unmappedPrincipals(),
+    unmappedPrincipalCount: acct.unmappedPrincipalCount(),
     cursors: status === 'completed' && plan ? plan.cursors : {},
     message: '',
   };

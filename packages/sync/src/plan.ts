@@ -130,6 +130,8 @@ export interface SyncSummary {
   warnings: string[];
   /** Source principals without an identity mapping (first 200). */
   unmappedPrincipals: SourcePrincipal[];
+  /** How many distinct source principals had no identity mapping (all of them, not only the 200). */
+  unmappedPrincipalCount: number;
   /** Change-feed cursors to persist when the run completed. */
   cursors: { source?: string; target?: string };
   /** Fatal error of a failed run. */

@@ -30,6 +30,8 @@ export class RunAccounting {
   readonly errors: ItemErrorSample[] = [];
   readonly warnings: string[] = [];
   private readonly unmapped = new Map<string, SourcePrincipal>();
+  /** Keys of every distinct unmapped principal (the map above keeps the first 200 in full). */
+  private readonly unmappedKeys = new Set<string>();
   private lastProgressAt = 0;
 
   constructor(
@@ -77,12 +79,17 @@ export class RunAccounting {
   addUnmapped(principals: SourcePrincipal[]): void {
     for (const p of principals) {
       const k = `${p.kind}:${p.id}`;
+      this.unmappedKeys.add(k);
       if (!this.unmapped.has(k) && this.unmapped.size < MAX_UNMAPPED) this.unmapped.set(k, p);
     }
   }
 
   unmappedPrincipals(): SourcePrincipal[] {
     return [...this.unmapped.values()];
+  }
+
+  unmappedPrincipalCount(): number {
+    return this.unmappedKeys.size;
   }
 
   tick(force = false): void {

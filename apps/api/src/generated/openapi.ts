@@ -2190,6 +2190,80 @@ export interface components {
       attempt: number;
       /** @description Set by `POST …/cancel` while the job runs; the worker stops at the next checkpoint. */
       cancel_requested_at: components['schemas']['NullableTimestamp'];
+      /**
+       * @description Only in `GET …/jobs/{job_id}`: what the run did and why it ended — null while the job is
+       *     queued or running (and for a job cancelled before it started).
+       */
+      summary?: components['schemas']['SyncJobSummary'] | null;
+    };
+    /**
+     * @description End-of-run summary of a finished job (of its last run when it continued in several). A job
+     *     that failed before walking anything (e.g. the source refused the login) has only `error` set;
+     *     its lists are empty and its numbers zero.
+     */
+    SyncJobSummary: {
+      /**
+       * @description `full`: both trees were walked; `incremental`: a change feed was used.
+       * @enum {string|null}
+       */
+      mode: 'full' | 'incremental' | null;
+      /** @description Why a full walk was chosen (`full_sync`, `no_cursor`, `no_change_feed`, `cursor_expired`). */
+      mode_reason: string | null;
+      /** @description Sides whose change feed the run used (the other side, if any, was walked). */
+      feeds_used: ('source' | 'target')[];
+      duration_ms: number | null;
+      /** @description Planned actions by kind (e.g. `copy_to_target`, `delete_on_target`, `conflict`). */
+      plan: {
+        [key: string]: number;
+      };
+      /** @description The first 100 per-file errors (all are counted in `error_count`). */
+      errors: {
+        path: string;
+        code: string;
+        message: string;
+      }[];
+      warnings: string[];
+      /**
+       * @description The first 200 source principals (SIDs, Entra ids) with no identity mapping; nothing was
+       *     granted to them. Map them with `POST …/identity-mappings` and sync again.
+       */
+      unmapped_principals: {
+        /** @enum {string} */
+        kind: 'sid' | 'entra' | 'everyone';
+        id: string;
+        /** @description The resolved name (`DOMAIN\name`, UPN), when known. */
+        name: string | null;
+        /** @enum {string|null} */
+        type: 'user' | 'group' | null;
+      }[];
+      /** @description All distinct unmapped principals of the run (the list above stops at 200). */
+      unmapped_principal_count: number;
+      /**
+       * @description SharePoint permissions no identity mapping can express — sharing links and SharePoint
+       *     groups. They are not copied; `samples` lists the first 50.
+       */
+      unmapped_grants: {
+        count: number;
+        samples: {
+          path: string;
+          /** @enum {string} */
+          reason: 'sharing_link' | 'sharepoint_principal';
+          detail: string;
+        }[];
+      };
+      /** @description Time the run waited because the source throttled it (Retry-After, back-off). */
+      throttle_wait_ms: number;
+      /** @description Set when the run stopped before deleting more than the safety limit allows. */
+      delete_safety: {
+        would_delete: number;
+        managed_files: number;
+        limit: number;
+      } | null;
+      /** @description The error that failed the job (null unless `status` is `failed`). */
+      error: {
+        code: string;
+        message: string;
+      } | null;
     };
     SyncJobList: {
       jobs: components['schemas']['SyncJob'][];

@@ -2,6 +2,7 @@ import { displayText, isoSeconds, mapJsonStrings } from '@scaidrive/core';
 import type { Connector, FileState, IdentityMapping, SyncJob } from '@scaidrive/db';
 import type { components } from '../generated/openapi.js';
 import { resolutionOf } from '../services/file-states.js';
+import { jobSummary } from './job-summary.js';
 
 type S = components['schemas'];
 
@@ -83,8 +84,12 @@ export function connector(c: Connector): S['SmbConnector'] | S['SharePointConnec
   return c.kind === 'smb' ? smbConnector(c) : sharePointConnector(c);
 }
 
-export function syncJob(j: SyncJob): S['SyncJob'] {
-  return {
+/** `withSummary`: the job detail (`GET …/jobs/{job_id}`); lists leave the summary out. */
+export function syncJob(
+  j: Omit<SyncJob, 'summary'> & { summary?: SyncJob['summary'] },
+  o: { withSummary?: boolean } = {},
+): S['SyncJob'] {
+  const out: S['SyncJob'] = {
     id: j.id,
     connector_id: j.connectorId,
     status: j.status as S['SyncJobStatus'],
@@ -104,6 +109,8 @@ export function syncJob(j: SyncJob): S['SyncJob'] {
     attempt: j.attempt,
     cancel_requested_at: iso(j.cancelRequestedAt),
   };
+  if (o.withSummary) out.summary = jobSummary(j.summary);
+  return out;
 }
 
 export function fileState(f: FileState): S['FileState'] {

@@ -8,7 +8,7 @@ export class SyncJobQueries {
   async list(
     connector: Connector,
     opts: { limit: number; offset: number; status?: string },
-  ): Promise<{ rows: SyncJob[]; total: number }> {
+  ): Promise<{ rows: Omit<SyncJob, 'summary'>[]; total: number }> {
     const where: Prisma.SyncJobWhereInput = {
       tenantId: connector.tenantId,
       connectorId: connector.id,
@@ -20,6 +20,8 @@ export class SyncJobQueries {
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: opts.limit,
         skip: opts.offset,
+        // Lists do not show it, and a summary can be tens of kilobytes.
+        omit: { summary: true },
       }),
       this.prisma.syncJob.count({ where }),
     ]);

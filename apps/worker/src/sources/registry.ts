@@ -13,8 +13,17 @@ export interface SourceContext {
   signal: AbortSignal;
   /** The connector's file states (sources with id-based change feeds rebuild paths from it). */
   state: StateStore;
-  /** Throttling waits and similar, for job metrics. */
+  /** Throttling waits and similar, for job metrics and the job summary. */
   onThrottle?(waitMs: number): void;
+  /** A source permission no identity mapping can express (a sharing link), for the job summary. */
+  onUnmappedGrant?(grant: UnmappedGrantSample): void;
+}
+
+export interface UnmappedGrantSample {
+  path: string;
+  /** `sharing_link` or `sharepoint_principal` (a SharePoint group). */
+  reason: string;
+  detail: string;
 }
 
 export type SourceFactory = (config: AnyConnectorConfig, ctx: SourceContext) => Promise<FileTree>;

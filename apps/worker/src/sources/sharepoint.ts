@@ -14,6 +14,8 @@ import type { SourceFactory } from './registry.js';
  *   refreshes it (unless the connector was reconfigured or re-authorized meanwhile);
  * - site_id / drive_id resolved from site_url / library_name are stored on the connector;
  * - throttling waits of the shared per-tenant+app pacer go to `ctx.onThrottle` (job metrics);
+ * - permissions no mapping can express (sharing links, SharePoint groups) go to
+ *   `ctx.onUnmappedGrant` (job summary);
  * - when the runner passes the connector's file-state store as `ctx.state`, delta paths are
  *   rebuilt from it (otherwise each unknown parent costs one Graph request).
  */
@@ -56,6 +58,9 @@ export function sharePointSource(options: { pacers?: PacerRegistry } = {}): Sour
       { stateStore: ctx.state, pacers: options.pacers },
     );
     source.on('wait', (ms) => ctx.onThrottle?.(ms));
+    source.on('unmappedGrant', (g) =>
+      ctx.onUnmappedGrant?.({ path: g.path, reason: g.reason, detail: g.detail }),
+    );
     const loc = await source.location(ctx.signal);
     if (c.siteId !== loc.siteId || c.driveId !== loc.driveId) {
       await ctx.prisma.connector.updateMany({

@@ -34,11 +34,11 @@ export function mountSync(router: Router, kind: ConnectorKind, s: ConnectorServi
     const c = await loadConnector(s, kind, req);
     const status = str(req.query.status);
     const { rows, total } = await s.jobs.list(c, { ...page(req), ...(status ? { status } : {}) });
-    res.json({ jobs: rows.map(syncJob), total });
+    res.json({ jobs: rows.map((j) => syncJob(j)), total });
   });
   router.get(`${base}/jobs/:job_id`, async (req, res) => {
     const c = await loadConnector(s, kind, req);
-    res.json(syncJob(await s.jobs.get(c, String(req.params.job_id))));
+    res.json(syncJob(await s.jobs.get(c, String(req.params.job_id)), { withSummary: true }));
   });
   router.post(`${base}/jobs/:job_id/cancel`, async (req, res) => {
     const c = await loadConnector(s, kind, req);
