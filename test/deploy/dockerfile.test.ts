@@ -150,7 +150,7 @@ describe('deploy/Dockerfile', () => {
     const run = inFinal('RUN')
       .map((r) => r.args)
       .join(' ');
-    expect(run).toMatch(/chown 10001:10001 \/data/);
+    expect(run).toMatch(/chown 10001:10001 \/data \/data\/blobs/);
     expect(run).toMatch(/rm -rf \/usr\/local\/lib\/node_modules\/npm/);
   });
 

@@ -55,7 +55,7 @@ export const CONFIG_VARS = {
   DATABASE_POOL_SIZE: v({
     schema: int(1, 200).default(10),
     description:
-      'Connections per process for queries (pg-boss keeps its own pool of the same size).',
+      'Connections per pool: the API has two (queries, pg-boss), a worker three (queries, pg-boss, file states and share-store writes).',
     used_by: ['all'],
   }),
   DATA_DIR: v({
