@@ -24,6 +24,7 @@ import {
   Worker,
   WorkerMetrics,
   withRunSummary,
+  ZERO_PROGRESS,
   type SyncRunner,
   type SyncRunRequest,
 } from '@scaidrive/worker';
@@ -335,6 +336,23 @@ describe('sync job handler', () => {
         details: 1,
       },
     });
+  });
+
+  it('counts the files and bytes a run moved in the metrics even when it then fails', async () => {
+    const c = await connector();
+    const w = await startWorker(async (req) => {
+      req.onProgress({ ...ZERO_PROGRESS, filesSynced: 5, bytesTransferred: 5000, conflicts: 1 });
+      throw new AuthFailedError('The password expired halfway');
+    });
+    const jobId = await requestSync(bosses[0]!, c.id);
+    await waitFor(
+      async () =>
+        (await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } })).status === 'failed',
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${ports.get(w)!}/metrics`)).text();
+    expect(metrics).toContain('scaidrive_connector_files_synced_total{kind="local"} 5');
+    expect(metrics).toContain('scaidrive_connector_bytes_synced_total{kind="local"} 5000');
+    expect(metrics).toContain('scaidrive_connector_conflicts_total{kind="local"} 1');
   });
 
   it('retries transient failures with backoff, then succeeds', async () => {

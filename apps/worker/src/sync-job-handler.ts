@@ -128,6 +128,8 @@ export class SyncJobHandler {
     const kind = connector.kind;
     this.metrics.jobsRunning.inc({ kind });
     let progress: JobProgress = { ...ZERO_PROGRESS };
+    // This run's own counters (`progress` adds those of the job's earlier runs).
+    let segment: JobProgress = { ...ZERO_PROGRESS };
     let lastFlush = 0;
     let flushing: Promise<unknown> = Promise.resolve();
     const flush = (force = false): void => {
@@ -169,10 +171,12 @@ export class SyncJobHandler {
         payload,
         signal: ac.signal,
         onProgress: (p) => {
+          segment = p;
           progress = addProgress(progressOf(base), p);
           flush();
         },
       });
+      segment = result.progress;
       progress = addProgress(progressOf(base), result.progress);
       await flushing;
       const reason = ac.signal.aborted ? (ac.signal.reason as StopReason) : null;
@@ -202,9 +206,6 @@ export class SyncJobHandler {
             : result.message,
         summary: result.summary,
       });
-      this.metrics.filesSynced.inc({ kind }, result.progress.filesSynced);
-      this.metrics.bytesSynced.inc({ kind }, result.progress.bytesTransferred);
-      this.metrics.conflicts.inc({ kind }, result.progress.conflicts);
       this.observe('completed', kind, started);
       log.info('sync completed', { ...progressColumns(progress) });
       return 'completed';
@@ -258,6 +259,10 @@ export class SyncJobHandler {
       // Exhausted transient failures go to the dead-letter queue (pg-boss does that on 'failed').
       return transient ? 'failed' : 'completed';
     } finally {
+      // Work done counts whatever became of the run (completed, continued, cancelled, failed).
+      this.metrics.filesSynced.inc({ kind }, segment.filesSynced);
+      this.metrics.bytesSynced.inc({ kind }, segment.bytesTransferred);
+      this.metrics.conflicts.inc({ kind }, segment.conflicts);
       clearTimeout(budget);
       clearInterval(cancelPoll);
       qjob.signal.removeEventListener('abort', onQueueAbort);
