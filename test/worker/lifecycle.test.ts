@@ -14,6 +14,7 @@ import {
   enqueueSync,
   ensureQueues,
   QUEUE_CONNECTOR_SYNC,
+  QUEUE_CONNECTOR_SYNC_DLQ,
   QUEUE_DRIVE_GC,
   QUEUE_SCHEDULER_TICK,
   type PgBoss,
@@ -391,6 +392,16 @@ describe('sync job handler', () => {
     expect(job.summary).toMatchObject({
       error: { code: 'CONNECTOR_UNREACHABLE', action: 'retry', message: job.message },
     });
+    // The exhausted queue job went to the dead-letter queue, where operators look for it.
+    const dead = await waitFor(async () => {
+      const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND data->>'job_id' = $2`,
+        QUEUE_CONNECTOR_SYNC_DLQ,
+        jobId,
+      );
+      return rows[0]!.n > 0 && rows[0]!.n;
+    });
+    expect(dead).toBe(1);
     expect((await prisma.connector.findUniqueOrThrow({ where: { id: c.id } })).status).toBe(
       'error',
     );
