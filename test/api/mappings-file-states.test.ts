@@ -306,3 +306,64 @@ describe('file states', () => {
     );
   });
 });
+
+describe('the same endpoints under /sharepoint-connectors (success paths)', () => {
+  const sp = () => `/api/v1/sharepoint-connectors/${spId}`;
+
+  it('mappings: import, list, delete; file states: resolve; jobs: get, cancel', async () => {
+    const created = await h.http.post(spMaps()).set(auth()).send({
+      identity_type: 'group',
+      smb_principal: '11111111-2222-3333-4444-555555555555',
+      scaidrive_principal_id: finance,
+    });
+    expect(created.status).toBe(201);
+    const imported = await h.http
+      .post(`${spMaps()}/import`)
+      .set(auth())
+      .set('Content-Type', 'text/csv')
+      .send(`entra-id,scaidrive-user-id\n99999999-8888-7777-6666-555555555555,${alice}\n`);
+    expect(imported.status).toBe(201);
+    expect(imported.body).toMatchObject({ created: 1, unchanged: 0 });
+    const ids = async () =>
+      ((await h.http.get(spMaps()).set(auth())).body.identity_mappings as { id: string }[]).map(
+        (m) => m.id,
+      );
+    expect(await ids()).toContain(created.body.id);
+    expect(await ids()).toContain(imported.body.identity_mappings[0].id);
+    expect((await h.http.delete(`${spMaps()}/${created.body.id}`).set(auth())).status).toBe(204);
+    expect(await ids()).not.toContain(created.body.id);
+
+    const fs = await h.db.prisma.fileState.create({
+      data: {
+        id: newId('fst'),
+        tenantId: h.t1.tenantId,
+        connectorId: spId,
+        path: 'Plan.docx',
+        pathKey: 'plan.docx',
+        parentKey: '',
+        kind: 'file',
+        status: 'conflict',
+        conflict: { detected_at: '2026-01-01T00:00:00Z' },
+      },
+    });
+    const resolved = await h.http
+      .post(`${sp()}/file-states/${fs.id}/resolve`)
+      .set(auth())
+      .send({ resolution: 'keep_source' });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body.file_state).toMatchObject({ id: fs.id, status: 'pending' });
+    const jobId = resolved.body.job_id as string;
+
+    const job = await h.http.get(`${sp()}/jobs/${jobId}`).set(auth());
+    expect(job.status).toBe(200);
+    expect(job.body).toMatchObject({
+      id: jobId,
+      connector_id: spId,
+      status: 'queued',
+      summary: null,
+    });
+    const cancelled = await h.http.post(`${sp()}/jobs/${jobId}/cancel`).set(auth());
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ id: jobId, status: 'cancelled' });
+  });
+});
