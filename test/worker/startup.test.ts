@@ -115,6 +115,28 @@ describe('start-up without a reachable database', () => {
     90_000,
   );
 
+  it.each(['api', 'worker'] as const)(
+    '%s: an invalid configuration exits 1 naming every bad variable (no stack trace)',
+    async (app) => {
+      const child = spawnApp(app, {
+        ...env('postgresql://postgres@127.0.0.1:1/none', {}),
+        LOG_LEVEL: 'loud',
+        PORT: '99999',
+        WORKER_PORT: '-1',
+        SECRET_KEYS: 'not-a-key-spec',
+      });
+      children.push(child);
+      const exit = await child.exited;
+      expect(exit.code).toBe(1);
+      const text = child.logs.map((l) => String(l.raw ?? JSON.stringify(l))).join('\n');
+      expect(text).toMatch(/Invalid configuration/);
+      for (const name of ['LOG_LEVEL', 'PORT', 'WORKER_PORT', 'SECRET_KEYS'])
+        expect(text).toMatch(new RegExp(`- ${name}: `));
+      expect(text).not.toMatch(/^\s+at /m);
+    },
+    60_000,
+  );
+
   it('api: connects once the database comes up, without a restart', async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'startup-'));
     const pgPort = await freePort();
