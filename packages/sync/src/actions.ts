@@ -105,6 +105,7 @@ export async function doCopy(
         to,
         toPath: pathOn(item, to),
         ifMatch,
+        countBytes: true,
       },
       item.path,
     );
@@ -142,7 +143,6 @@ export async function doCopy(
   rec = await withMetadata(ctx, item, 'file', rec);
   ctx.writer.put(rec);
   ctx.acct.count('filesSynced');
-  ctx.acct.count('bytesTransferred', res.bytes);
   ctx.acct.emit({
     type: 'done',
     action: from === 'source' ? 'copy_to_target' : 'copy_to_source',

@@ -136,6 +136,7 @@ export async function propagateConflictCopy(ctx: RunContext, cc: ConflictCopy): 
       to,
       toPath: pathOn(cc.item, to),
       ifMatch: null,
+      countBytes: true,
     },
     cc.item.path,
   );
@@ -151,7 +152,6 @@ export async function propagateConflictCopy(ctx: RunContext, cc: ConflictCopy): 
     ),
   );
   ctx.acct.count('filesSynced');
-  ctx.acct.count('bytesTransferred', res.bytes);
   ctx.acct.emit({
     type: 'done',
     action: cc.side === 'source' ? 'copy_to_target' : 'copy_to_source',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { ErrorCode, ItemError } from '@scaidrive/core';
 import { treeOf, withRetry, type RunContext } from './context.js';
 import { hashesEqual, type SideName } from './fingerprint.js';
@@ -33,6 +33,7 @@ class VerifyingStream extends Transform {
     private readonly path: string,
     private readonly expected: Entry,
     private readonly recheck: () => Promise<Entry | null>,
+    private readonly onBytes?: (n: number) => void,
   ) {
     super({ highWaterMark: 1 << 20 });
   }
@@ -44,6 +45,7 @@ class VerifyingStream extends Transform {
       return;
     }
     this.hash.update(chunk);
+    this.onBytes?.(chunk.length);
     cb(null, chunk);
   }
 
@@ -95,6 +97,11 @@ export interface CopyRequest {
   toPath: RelPath;
   /** Destination precondition (`null` = must not exist). */
   ifMatch: string | null | undefined;
+  /**
+   * Count the bytes in the run's `bytesTransferred` as they flow (so a long transfer shows
+   * progress), taking them back if the attempt fails. Off for copies within one side.
+   */
+  countBytes?: boolean;
 }
 
 /**
@@ -124,9 +131,35 @@ async function copyOnce(
     opened.stream.destroy();
     throw changedDuringRead(displayPath, 'changed since it was listed');
   }
-  const verify = new VerifyingStream(displayPath, opened.entry, () =>
-    fromTree.stat(req.fromPath, signal),
+  let counted = 0;
+  const verify = new VerifyingStream(
+    displayPath,
+    opened.entry,
+    () => fromTree.stat(req.fromPath, signal),
+    req.countBytes
+      ? (n) => {
+          counted += n;
+          ctx.acct.count('bytesTransferred', n);
+        }
+      : undefined,
   );
+  try {
+    return await pipeAndWrite(opened, verify, toTree, req, displayPath, signal);
+  } catch (err) {
+    // A failed attempt moved nothing that stays: its bytes are not counted (a retry counts anew).
+    if (counted > 0) ctx.acct.count('bytesTransferred', -counted);
+    throw err;
+  }
+}
+
+async function pipeAndWrite(
+  opened: { stream: Readable; entry: Entry },
+  verify: VerifyingStream,
+  toTree: FileTree,
+  req: CopyRequest,
+  displayPath: string,
+  signal: AbortSignal,
+): Promise<CopyResult> {
   // Plain piping (a per-file `pipeline` costs an AbortController and its DOMException): errors of
   // the origin stream reach the destination through `verify`, and a destination that gives up
   // destroys `verify`, which stops the origin.
