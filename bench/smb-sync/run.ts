@@ -293,14 +293,7 @@ async function main(): Promise<void> {
       }
     };
 
-    const smbConn = {
-      serverHost: '127.0.0.1',
-      serverPort: samba.port,
-      shareName: 'data',
-      domain: samba.workgroup,
-      username: samba.user.username,
-      password: samba.user.password,
-    };
+    const smbConn = samba.connectorFields();
     const authFile = path.join(work, 'auth');
     writeFileSync(
       authFile,

@@ -24,16 +24,7 @@ beforeAll(async () => {
       { name: 'locked', options: { 'valid users': 'root' } },
     ],
   });
-  config = {
-    id: newId('cnn'),
-    serverHost: '127.0.0.1',
-    serverPort: samba.port,
-    shareName: 'data',
-    domain: samba.workgroup,
-    username: samba.user.username,
-    password: samba.user.password,
-    basePath: '',
-  };
+  config = { id: newId('cnn'), ...samba.connectorFields(), basePath: '' };
 }, 60_000);
 
 afterAll(async () => {

@@ -49,16 +49,7 @@ beforeAll(async () => {
   samba = await startSamba();
   mkdirSync(root());
   chownSync(root(), samba.user.uid, 100);
-  config = {
-    id: newId('cnn'),
-    serverHost: '127.0.0.1',
-    serverPort: samba.port,
-    shareName: 'data',
-    domain: samba.workgroup,
-    username: samba.user.username,
-    password: samba.user.password,
-    basePath: '/root/',
-  };
+  config = { id: newId('cnn'), ...samba.connectorFields(), basePath: '/root/' };
   pool = new SmbSessionPool();
   src = await createSmbSource(config, { pool });
 });

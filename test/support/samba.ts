@@ -87,6 +87,18 @@ export interface SambaServer {
     username: string;
     password: string;
   };
+  /** The connection fields of an SMB connector configuration (`SmbSourceConfig`) for a share. */
+  connectorFields(
+    share?: string,
+    user?: SambaUser,
+  ): {
+    serverHost: string;
+    serverPort: number;
+    shareName: string;
+    domain: string;
+    username: string;
+    password: string;
+  };
   /** Stops smbd (SIGTERM to the process group) and waits. */
   stop(): Promise<void>;
   /** SIGKILLs smbd and every child serving a connection. */
@@ -462,6 +474,14 @@ export async function startSamba(o: SambaOptions = {}): Promise<SambaServer> {
     clientOptions: (u = users[0]!) => ({
       host: '127.0.0.1',
       port: server.port,
+      domain: workgroup,
+      username: u.username,
+      password: u.password,
+    }),
+    connectorFields: (share = 'data', u = users[0]!) => ({
+      serverHost: '127.0.0.1',
+      serverPort: server.port,
+      shareName: share,
       domain: workgroup,
       username: u.username,
       password: u.password,
