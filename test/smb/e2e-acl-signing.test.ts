@@ -198,8 +198,20 @@ describe('permissions', () => {
 
   it('writes only ACLs that changed', async () => {
     const before = { team: await acl('Team'), plan: await acl('Team/plan.docx') };
+    // A stored SID gone stale (the account was recreated under the same name) is refreshed.
+    const prisma = e.api.db.prisma;
+    const aliceMap = await prisma.identityMapping.findFirstOrThrow({
+      where: { connectorId: id, scaidrivePrincipalId: users.alice.id! },
+    });
+    await prisma.identityMapping.update({
+      where: { id: aliceMap.id },
+      data: { resolvedSid: 'S-1-5-21-1-2-3-99999' },
+    });
     const again = await e.sync(id);
     expect(again.status).toBe('completed');
+    expect(
+      (await prisma.identityMapping.findUniqueOrThrow({ where: { id: aliceMap.id } })).resolvedSid,
+    ).toBe(aliceMap.resolvedSid);
     expect((await acl('Team')).ids).toEqual(before.team.ids);
     expect((await acl('Team/plan.docx')).ids).toEqual(before.plan.ids);
     // alice loses her grant on the folder (not propagated to existing children by smbcacls).

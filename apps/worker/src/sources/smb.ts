@@ -7,9 +7,9 @@ import type { SourceContext, SourceFactory } from './registry.js';
  * - One authenticated session per connector in this process (pooled; smb-client re-establishes it
  *   after a drop), closed when the run closes its source.
  * - SOURCE_HOST_ALLOWLIST / SOURCE_HOST_DENYLIST apply at every connect, as in the API.
- * - With `sync_permissions`, identity mappings given as `DOMAIN\name` whose `resolved_sid` is still
- *   unknown are resolved through LSARPC now, so ACEs match them on SID (names may be spelled with
- *   another domain form or change case; SIDs do not).
+ * - With `sync_permissions`, identity mappings given as `DOMAIN\name` are resolved through LSARPC
+ *   at the start of every run, so ACEs match them on SID (names may be spelled with another domain
+ *   form or change case; SIDs do not) — and an account recreated under the same name is followed.
  */
 export function smbSource(options: { pool?: SmbSessionPool } = {}): SourceFactory {
   let pool = options.pool;
@@ -42,13 +42,20 @@ export function smbSource(options: { pool?: SmbSessionPool } = {}): SourceFactor
   };
 }
 
-/** Stores the SID of every `DOMAIN\name` mapping of the connector that has none yet. */
+/**
+ * Stores the SID every `DOMAIN\name` mapping of the connector resolves to now (one LSARPC call
+ * for all of them). A name the server does not know keeps the SID it had: a lookup that fails for
+ * a while (a domain controller away) must not take permissions away; a different SID is a fact.
+ */
 export async function resolveMappingSids(ctx: SourceContext, source: SmbSource): Promise<void> {
   const { tenantId, id: connectorId } = ctx.connector;
-  const rows = await ctx.prisma.identityMapping.findMany({
-    where: { tenantId, connectorId, resolvedSid: null },
-    select: { id: true, smbPrincipal: true },
-  });
+  // Names are `DOMAIN\name`; SID mappings carry their SID from the start.
+  const rows = (
+    await ctx.prisma.identityMapping.findMany({
+      where: { tenantId, connectorId },
+      select: { id: true, smbPrincipal: true, resolvedSid: true },
+    })
+  ).filter((r) => r.smbPrincipal.includes('\\'));
   if (rows.length === 0) return;
   const found = await source.resolvePrincipals(rows.map((r) => r.smbPrincipal.trim()));
   const missing: string[] = [];
@@ -58,8 +65,15 @@ export async function resolveMappingSids(ctx: SourceContext, source: SmbSource):
       missing.push(r.smbPrincipal);
       continue;
     }
+    if (hit.sid === r.resolvedSid) continue;
+    if (r.resolvedSid)
+      ctx.logger.warn('identity mapping now resolves to another SID (account recreated?)', {
+        mapping_id: r.id,
+        previous_sid: r.resolvedSid,
+        sid: hit.sid,
+      });
     await ctx.prisma.identityMapping.updateMany({
-      where: { id: r.id, tenantId, resolvedSid: null },
+      where: { id: r.id, tenantId },
       data: { resolvedSid: hit.sid },
     });
   }
