@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AuthFailedError, ErrorCode } from '@scaidrive/core';
+import { AuthFailedError, ErrorCode, newId } from '@scaidrive/core';
+import { probeSmb } from '@scaidrive/connector-smb';
 import { SmbClient } from '@scaidrive/smb-client';
 import { startSamba, type SambaServer } from '@scaidrive/testkit';
 import { expectCode } from './suite.js';
@@ -24,6 +25,19 @@ describe('guest sessions', () => {
     const s = await SmbClient.connect({ ...opts, allowGuest: true });
     expect(s.info?.signing).toBe(false);
     await s.close();
+  });
+
+  it('/test explains a guest logon offered for an unknown account', async () => {
+    const r = await probeSmb({
+      id: newId('cnn'),
+      ...samba.connectorFields(),
+      username: 'no-such-user',
+      password: 'whatever',
+      basePath: '',
+    });
+    expect(r).toMatchObject({ success: false, error: 'CONNECTOR_AUTH_FAILED' });
+    expect(r.message).toMatch(/did not accept SDTEST\\no-such-user and offered a guest logon/);
+    expect(r.message).toMatch(/Check username and domain/);
   });
 
   it('still authenticates real users normally', async () => {

@@ -109,6 +109,11 @@ export function describeProbeFailure(
         'CONNECTOR_AUTH_FAILED',
         `The server requires SMB signing, which needs an authenticated (non-guest) logon: ${raw}. Use a real account.`,
       );
+    if (/logged us in as (guest|anonymous)/i.test(raw))
+      return fail(
+        'CONNECTOR_AUTH_FAILED',
+        `The server did not accept ${who} and offered a guest logon instead, which connectors refuse (files would be read without the account's rights, unsigned). Check username and domain: the server does not know this account, or maps bad logons to guest.`,
+      );
     const hint = (status && AUTH_HINTS[status]) ?? 'wrong user name, password or domain';
     return fail(
       'CONNECTOR_AUTH_FAILED',
