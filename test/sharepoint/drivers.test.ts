@@ -1,6 +1,14 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { SecretBox, generateSecretKeySpec, loadConfig, parseSecretKeys } from '@scaidrive/core';
+import {
+  AppError,
+  SecretBox,
+  generateSecretKeySpec,
+  loadConfig,
+  parseSecretKeys,
+} from '@scaidrive/core';
+import { PacerRegistry } from '@scaidrive/connector-sharepoint';
+import { freePort } from '@scaidrive/testkit';
 import type { Connector, PrismaClient, SharePointConnectorConfig } from '@scaidrive/db';
 import { createSharePointDrivers } from '../../apps/api/src/drivers/sharepoint.js';
 import { sharePointSource } from '../../apps/worker/src/sources/sharepoint.js';
@@ -122,6 +130,20 @@ describe('API driver', () => {
       .searchUsers(config({ azureClientSecret: 'x' }), 'bob', 10, signal())
       .catch((e) => e);
     expect(denied.code).toBe('CONNECTOR_AUTH_FAILED');
+  });
+
+  it('search: Graph out of reach is CONNECTOR_UNREACHABLE (retryable), not an internal error', async () => {
+    const down = createSharePointDrivers({
+      graphBaseUrl: `http://127.0.0.1:${await freePort()}/v1.0`,
+      authorityHost: fx.emu.authorityHost,
+      pacers: new PacerRegistry({ maxAttempts: 2, maxSleepMs: 20 }),
+    });
+    const err = await down.sharepointAuth
+      .searchUsers(config(), 'bob', 10, signal())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect(err).toMatchObject({ code: 'CONNECTOR_UNREACHABLE', action: 'retry' });
+    expect((err as Error).message).toMatch(/SharePoint could not be reached/);
   });
 });
 
