@@ -23,7 +23,11 @@ const ROOT = '/Connectors/SharePoint';
 const userOp = () => ({ userId: f.adminId, origin: 'manual' });
 
 beforeAll(async () => {
-  fx = await startSharePointFixture({ maxPageSize: 50 });
+  fx = await startSharePointFixture({
+    maxPageSize: 50,
+    // SharePoint rewrites Office files it receives (property promotion).
+    officeMutation: (name) => name.endsWith('.docx'),
+  });
   f = await driveFixture();
   const share = await f.drive.shares.create(
     f.tenantId,
@@ -171,6 +175,40 @@ describe('engine + SharePoint source', () => {
     // The next run sees nothing to do: the post-write fingerprints are the base.
     const again = await sync();
     expect(again.summary.progress.filesSynced ?? 0).toBe(0);
+    expect(await localFiles()).toEqual(remoteFiles());
+  });
+
+  it('an Office file SharePoint rewrites on upload is sent once, not again run after run', async () => {
+    const folder = await f.drive.tree.mkdirp(f.tenantId, shareId, `${ROOT}/office`, userOp());
+    await f.drive.files.writeFile(
+      f.tenantId,
+      shareId,
+      { folderId: folder.id },
+      'report.docx',
+      streamOf(Buffer.from('the report as written')),
+      userOp(),
+    );
+    const uploads = () =>
+      fx.emu.graphRequests().filter((r) => /upload|content/i.test(r.route) && r.method === 'PUT')
+        .length;
+    const before = uploads();
+    const first = await sync();
+    expect(first.summary.status).toBe('completed');
+    const remote = fx.emu.model.get(fx.driveId, 'Lib/office/report.docx')!.content.toString();
+    expect(remote).toMatch(/^the report as written<!-- promoted by SharePoint /);
+    expect(uploads() - before).toBe(1);
+    // Two more runs: nothing moves either way (no re-upload, no download over the original).
+    for (let i = 0; i < 2; i++) {
+      const again = await sync();
+      expect(again.summary.status).toBe('completed');
+      expect(again.summary.progress.filesSynced).toBe(0);
+    }
+    expect(uploads() - before).toBe(1);
+    expect(fx.emu.model.get(fx.driveId, 'Lib/office/report.docx')!.content.toString()).toBe(remote);
+    expect((await localFiles())['office/report.docx']).toBe('the report as written');
+    // Deleted on SharePoint, it goes on ScaiDrive too: the sides agree again for the next tests.
+    fx.emu.model.remove(fx.driveId, 'Lib/office');
+    expect((await sync()).summary.status).toBe('completed');
     expect(await localFiles()).toEqual(remoteFiles());
   });
 

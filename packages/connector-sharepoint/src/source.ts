@@ -305,6 +305,7 @@ export class SharePointSource extends EventEmitter<SharePointSourceEvents> imple
         sentSize: options.size,
         serverSize,
       });
+      return { ...toEntry(item, rel), rewritten: true };
     }
     return toEntry(item, rel);
   }

@@ -56,6 +56,12 @@ export interface Entry {
   hidden?: boolean;
   system?: boolean;
   readOnly?: boolean;
+  /**
+   * Only on the entry `write()` returns: the side acknowledged every byte sent, then stored its
+   * own rendition (SharePoint's property promotion of Office files), so size and hash describe
+   * that rendition. The engine takes it as the base instead of failing the copy.
+   */
+  rewritten?: boolean;
 }
 
 export interface ReadResult {

@@ -186,7 +186,9 @@ async function pipeAndWrite(
     // The destination returned without consuming the stream to its end.
     throw changedDuringRead(displayPath, 'the copy did not complete');
   }
-  if (written.size !== opened.entry.size)
+  // A side that rewrote what it was sent (and said so) keeps its rendition; the sent bytes were
+  // verified above and by the side's own acknowledgement.
+  if (written.size !== opened.entry.size && !written.rewritten)
     throw new ItemError(
       ErrorCode.CHECKSUM_MISMATCH,
       `${displayPath}: wrote ${written.size} bytes, expected ${opened.entry.size}`,
