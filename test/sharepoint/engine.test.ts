@@ -212,6 +212,65 @@ describe('engine + SharePoint source', () => {
     expect(await localFiles()).toEqual(remoteFiles());
   });
 
+  it('a SharePoint edit that lands between listing and upload (412) is decided again, not overwritten', async () => {
+    fx.emu.model.putFile(fx.driveId, 'Lib/race/r.txt', 'base');
+    expect((await sync()).summary.status).toBe('completed');
+    const race = await f.drive.tree.mkdirp(f.tenantId, shareId, `${ROOT}/race`, userOp());
+    await f.drive.files.writeFile(
+      f.tenantId,
+      shareId,
+      { folderId: race.id },
+      'r.txt',
+      streamOf(Buffer.from('edited in ScaiDrive')),
+      userOp(),
+    );
+    // Someone saves on SharePoint after the run listed it and before the upload's If-Match.
+    const source = fx.source({ basePath: 'Lib' }, state);
+    let raced = false;
+    const racing = new Proxy(source, {
+      get(t, prop, receiver) {
+        if (prop === 'write')
+          return async (...args: Parameters<typeof source.write>) => {
+            if (args[0] === 'race/r.txt' && !raced) {
+              raced = true;
+              fx.emu.model.putFile(fx.driveId, 'Lib/race/r.txt', 'edited on SharePoint');
+            }
+            return t.write(...args);
+          };
+        const v = Reflect.get(t, prop, receiver);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    try {
+      const summary = await runSync({
+        source: racing,
+        target,
+        state,
+        options: {
+          direction: 'both',
+          conflictResolution: 'KEEP_BOTH',
+          cursors: { source: cursor, target: targetCursor },
+        },
+      });
+      expect(raced).toBe(true);
+      expect(summary.status).toBe('completed');
+      if (summary.cursors.source) cursor = summary.cursors.source;
+      if (summary.cursors.target) targetCursor = summary.cursors.target;
+    } finally {
+      await source.close();
+    }
+    // Both edits survive (KEEP_BOTH): the SharePoint save was not overwritten by the upload.
+    const contents = Object.entries(remoteFiles())
+      .filter(([p]) => p.startsWith('race/'))
+      .map(([, c]) => c)
+      .sort();
+    expect(contents).toEqual(['edited in ScaiDrive', 'edited on SharePoint']);
+    expect((await sync()).summary.status).toBe('completed');
+    expect(await localFiles()).toEqual(remoteFiles());
+    const quiet = await sync();
+    expect(quiet.summary.progress.filesSynced).toBe(0);
+  });
+
   it('completes under a throttling storm, slower, with the waits counted', async () => {
     for (let i = 0; i < 10; i++)
       fx.emu.model.putFile(fx.driveId, `Lib/storm/s${i}.txt`, `storm ${i}`);
