@@ -869,6 +869,9 @@ export interface paths {
     /**
      * Effective permissions on a resource (yours, or another user's)
      * @description Another user's needs `MANAGE_PERMISSIONS` on the resource (or the tenant admin role).
+     *     Without `user_id` the answer uses the caller's own groups (for a platform JWT, its `groups`
+     *     claim); with `user_id` it uses the group memberships stored in ScaiDrive, which is what that
+     *     user's service tokens get — a JWT of theirs may carry other groups.
      */
     get: operations['getEffectivePermissions'];
     put?: never;
