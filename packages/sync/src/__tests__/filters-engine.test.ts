@@ -64,6 +64,54 @@ describe('filters in a run', () => {
     expect((await w.state.get('x.log'))?.status).toBe('excluded');
   });
 
+  it('a folder deleted on one side is kept on the other while it holds excluded files', async () => {
+    w = await World.create();
+    await w.write('source', 'keep.txt', 'k');
+    await w.write('source', 'proj/a.txt', 'a');
+    await w.write('source', 'proj/sub/b.txt', 'b');
+    const options = { filters: { exclude: { extensions: ['md'] } } };
+    expect((await w.sync(options)).summary.status).toBe('completed');
+    // Notes only the target has (excluded: never copied), then the source drops the folder.
+    await w.write('target', 'proj/sub/notes.md', 'my notes');
+    await w.remove('source', 'proj');
+    const r = await w.sync(options);
+    expect(r.summary.status).toBe('completed');
+    // The synced files go; the excluded notes and the folders holding them stay.
+    expect(await w.snapshot('target')).toEqual({
+      'keep.txt': 'k',
+      proj: null,
+      'proj/sub': null,
+      'proj/sub/notes.md': 'my notes',
+    });
+    // In a two-way run the kept folders come back on the deleting side, empty: no synced file
+    // returns, and nothing excluded is copied.
+    expect(await w.snapshot('source')).toEqual({ 'keep.txt': 'k', proj: null, 'proj/sub': null });
+    const again = await w.sync(options);
+    expect(again.plan).toEqual([]);
+    expect(again.writes).toBe(0);
+    expect(await w.read('target', 'proj/sub/notes.md')).toBe('my notes');
+  });
+
+  it('one way: the destination keeps a deleted folder that holds excluded files', async () => {
+    w = await World.create();
+    await w.write('source', 'keep.txt', 'k');
+    await w.write('source', 'proj/a.txt', 'a');
+    const options = {
+      direction: 'source_to_target' as const,
+      filters: { exclude: { extensions: ['md'] } },
+    };
+    expect((await w.sync(options)).summary.status).toBe('completed');
+    await w.write('target', 'proj/notes.md', 'my notes');
+    await w.remove('source', 'proj');
+    expect((await w.sync(options)).summary.status).toBe('completed');
+    expect(await w.snapshot('target')).toEqual({
+      'keep.txt': 'k',
+      proj: null,
+      'proj/notes.md': 'my notes',
+    });
+    expect(await w.snapshot('source')).toEqual({ 'keep.txt': 'k' });
+  });
+
   it('an include set syncs only matching files', async () => {
     w = await World.create();
     await w.write('source', 'r/q1.pdf', 'pdf');
