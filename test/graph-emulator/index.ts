@@ -54,7 +54,10 @@ export interface GraphEmulator {
   graphBaseUrl: string;
   sharePointOrigin: string;
   caPem: string;
-  /** Requests to the Graph host (optionally since a log position). */
+  /**
+   * Requests to the Graph host; with `since`, those after the first `since` of them (take it from
+   * `graphRequests().length` — not from `requests.length`, which counts every host).
+   */
   graphRequests(since?: number): RequestLogEntry[];
   addFault(rule: FaultRule): () => void;
   clearLog(): void;
@@ -239,7 +242,7 @@ export async function startGraphEmulator(
     graphBaseUrl: origins.graph,
     sharePointOrigin: origins.sharepoint,
     caPem: pki.caPem,
-    graphRequests: (since = 0) => requests.slice(since).filter((r) => r.host === 'graph'),
+    graphRequests: (since = 0) => requests.filter((r) => r.host === 'graph').slice(since),
     addFault: (rule) => faults.add(rule),
     clearLog: () => {
       requests.length = 0;
