@@ -22,6 +22,19 @@ let fullRunListings = 0;
 const ROOT = '/Connectors/SharePoint';
 const userOp = () => ({ userId: f.adminId, origin: 'manual' });
 
+/** A ScaiDrive user (not the connector: origin "manual") writes a file below the connector root. */
+async function userWrite(folder: string, name: string, text: string): Promise<void> {
+  const parent = await f.drive.tree.mkdirp(f.tenantId, shareId, `${ROOT}/${folder}`, userOp());
+  await f.drive.files.writeFile(
+    f.tenantId,
+    shareId,
+    { folderId: parent.id },
+    name,
+    streamOf(Buffer.from(text)),
+    userOp(),
+  );
+}
+
 beforeAll(async () => {
   fx = await startSharePointFixture({
     maxPageSize: 50,
@@ -146,24 +159,8 @@ describe('engine + SharePoint source', () => {
 
   it('bidirectional: a local edit and a local new file reach SharePoint', async () => {
     // A ScaiDrive user edits a file and adds one (not the connector: origin "manual").
-    const docs = await f.drive.tree.mkdirp(f.tenantId, shareId, `${ROOT}/docs`, userOp());
-    await f.drive.files.writeFile(
-      f.tenantId,
-      shareId,
-      { folderId: docs.id },
-      'd3.txt',
-      streamOf(Buffer.from('edited in ScaiDrive')),
-      userOp(),
-    );
-    const fl = await f.drive.tree.mkdirp(f.tenantId, shareId, `${ROOT}/from-local`, userOp());
-    await f.drive.files.writeFile(
-      f.tenantId,
-      shareId,
-      { folderId: fl.id },
-      'hello.txt',
-      streamOf(Buffer.from('hello SharePoint')),
-      userOp(),
-    );
+    await userWrite('docs', 'd3.txt', 'edited in ScaiDrive');
+    await userWrite('from-local', 'hello.txt', 'hello SharePoint');
     const { summary } = await sync();
     expect(summary.status).toBe('completed');
     expect(fx.emu.model.get(fx.driveId, 'Lib/docs/d3.txt')!.content.toString()).toBe(
@@ -179,15 +176,7 @@ describe('engine + SharePoint source', () => {
   });
 
   it('an Office file SharePoint rewrites on upload is sent once, not again run after run', async () => {
-    const folder = await f.drive.tree.mkdirp(f.tenantId, shareId, `${ROOT}/office`, userOp());
-    await f.drive.files.writeFile(
-      f.tenantId,
-      shareId,
-      { folderId: folder.id },
-      'report.docx',
-      streamOf(Buffer.from('the report as written')),
-      userOp(),
-    );
+    await userWrite('office', 'report.docx', 'the report as written');
     const uploads = () =>
       fx.emu.graphRequests().filter((r) => /upload|content/i.test(r.route) && r.method === 'PUT')
         .length;
@@ -215,15 +204,7 @@ describe('engine + SharePoint source', () => {
   it('a SharePoint edit that lands between listing and upload (412) is decided again, not overwritten', async () => {
     fx.emu.model.putFile(fx.driveId, 'Lib/race/r.txt', 'base');
     expect((await sync()).summary.status).toBe('completed');
-    const race = await f.drive.tree.mkdirp(f.tenantId, shareId, `${ROOT}/race`, userOp());
-    await f.drive.files.writeFile(
-      f.tenantId,
-      shareId,
-      { folderId: race.id },
-      'r.txt',
-      streamOf(Buffer.from('edited in ScaiDrive')),
-      userOp(),
-    );
+    await userWrite('race', 'r.txt', 'edited in ScaiDrive');
     // Someone saves on SharePoint after the run listed it and before the upload's If-Match.
     const source = fx.source({ basePath: 'Lib' }, state);
     let raced = false;
