@@ -195,6 +195,11 @@ export function defineSmbSuite(
       ).rejects.toThrow('disk gone');
       await tree.delete('upl-boom.bin');
       await expectCode(tree.upload('x.bin', read, { size: -1 }), ErrorCode.PRECONDITION_FAILED);
+      for (const bad of [{ depth: 0 }, { chunkSize: 0 }, { depth: 1.5 }])
+        await expectCode(
+          tree.upload('x.bin', read, { size: 10, ...bad }),
+          ErrorCode.PRECONDITION_FAILED,
+        );
     });
 
     it('handles many small files concurrently (credits, compounds)', async () => {

@@ -232,6 +232,31 @@ describe('permissions', () => {
     expect((await acl('Team/plan.docx')).ids).toEqual(before.plan.ids);
   });
 
+  it('a name mapping is not re-pointed to an account of another kind', async () => {
+    // A group mapping whose stored SID is stale, while the name now resolves to a user.
+    const prisma = e.api.db.prisma;
+    const aliceMap = await prisma.identityMapping.findFirstOrThrow({
+      where: { connectorId: id, scaidrivePrincipalId: users.alice.id! },
+    });
+    const stale = 'S-1-5-21-1-2-3-88888';
+    await prisma.identityMapping.update({
+      where: { id: aliceMap.id },
+      data: { identityType: 'group', resolvedSid: stale },
+    });
+    try {
+      expect((await e.sync(id)).status).toBe('completed');
+      expect(
+        (await prisma.identityMapping.findUniqueOrThrow({ where: { id: aliceMap.id } }))
+          .resolvedSid,
+      ).toBe(stale);
+    } finally {
+      await prisma.identityMapping.update({
+        where: { id: aliceMap.id },
+        data: { identityType: aliceMap.identityType, resolvedSid: aliceMap.resolvedSid },
+      });
+    }
+  });
+
   it('carries ScaiDrive edits back to the signing-mandatory share', async () => {
     await putScaiDrive(e.target(target), 'Public/from-scaidrive.docx', 'written in ScaiDrive');
     const job = await e.sync(id);

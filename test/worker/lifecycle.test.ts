@@ -308,6 +308,21 @@ describe('sync job handler', () => {
     expect(calls).toBe(1);
   });
 
+  it('a failure message with a foreign name that is not well-formed still fails the job row', async () => {
+    const c = await connector();
+    await startWorker(async () => {
+      throw new AuthFailedError('cannot open bad\uD800name.txt');
+    });
+    const jobId = await requestSync(bosses[0]!, c.id);
+    const job = await waitFor(async () => {
+      const j = await prisma.syncJob.findUniqueOrThrow({ where: { id: jobId } });
+      return j.status === 'failed' && j;
+    });
+    expect((job.summary as { error: { message: string } }).error.message).toBe(
+      'cannot open bad\uFFFDname.txt',
+    );
+  });
+
   it('a failed run keeps the summary it attached to its error (error samples, delete safety)', async () => {
     const c = await connector();
     const runSummary = {

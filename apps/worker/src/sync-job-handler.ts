@@ -232,19 +232,22 @@ export class SyncJobHandler {
       if (reason === 'claim_lost') return this.claimLost(log, kind, started);
       const transient = c.action === 'retry' || c.action === 'retry_after';
       const lastAttempt = qjob.retryCount >= qjob.retryLimit;
+      // A foreign file name in the message may hold an unpaired surrogate, which the database
+      // layer refuses: the row that records the failure must always be writable.
+      const reasonText = c.message.toWellFormed();
       if (transient && !lastAttempt) {
         log.warn('sync failed; will retry', {
           code: c.code,
-          message: c.message,
+          message: reasonText,
           attempt: qjob.retryCount,
         });
-        await this.retryLater(job, connector, progress, c.code, c.message, qjob);
+        await this.retryLater(job, connector, progress, c.code, reasonText, qjob);
         this.observe('retry', kind, started);
         return 'failed';
       }
       const message = transient
-        ? `${c.message} (gave up after ${qjob.retryCount + 1} attempts)`
-        : c.message;
+        ? `${reasonText} (gave up after ${qjob.retryCount + 1} attempts)`
+        : reasonText;
       log.error('sync failed', {
         code: c.code,
         message,

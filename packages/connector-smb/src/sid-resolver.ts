@@ -4,7 +4,7 @@ import type { SidInfo } from './acl.js';
 /** The two LSARPC calls the resolver needs (an `SmbSession` has both). */
 export interface LsaLookup {
   lookupSids(sids: string[]): Promise<Map<string, ResolvedSid>>;
-  lookupNames(names: string[]): Promise<Map<string, LookupNamesResult>>;
+  lookupNames(names: string[], o?: { fresh?: boolean }): Promise<Map<string, LookupNamesResult>>;
 }
 
 export interface SidResolverOptions {
@@ -97,7 +97,10 @@ export class SidResolver {
    * `DOMAIN\name` (or a bare name, or a SID) → SID. Names the server does not know are absent from
    * the result. Throws when LSARPC fails (callers decide; nothing is cached then).
    */
-  async resolveNames(principals: readonly string[]): Promise<Map<string, ResolvedName>> {
+  async resolveNames(
+    principals: readonly string[],
+    o: { fresh?: boolean } = {},
+  ): Promise<Map<string, ResolvedName>> {
     const out = new Map<string, ResolvedName>();
     const names: string[] = [];
     for (const p of new Set(principals.map((x) => x.trim()).filter(Boolean))) {
@@ -108,7 +111,7 @@ export class SidResolver {
       } else names.push(p);
     }
     if (names.length === 0) return out;
-    const res = await this.lsa.lookupNames(names);
+    const res = await this.lsa.lookupNames(names, o);
     for (const n of names) {
       const r = res.get(n);
       if (!r) continue;

@@ -448,8 +448,12 @@ export class SmbSource implements FileTree {
    * `DOMAIN\name` (or SID) → SID and resolved name through LSARPC, for identity mappings. Unknown
    * principals are absent from the result.
    */
-  resolvePrincipals(principals: readonly string[]): Promise<Map<string, ResolvedName>> {
-    return this.lease.sids.resolveNames(principals);
+  /** `fresh`: not from this session's cache (identity mappings are re-checked every run). */
+  resolvePrincipals(
+    principals: readonly string[],
+    o: { fresh?: boolean } = {},
+  ): Promise<Map<string, ResolvedName>> {
+    return this.lease.sids.resolveNames(principals, o);
   }
 
   /** SID → `DOMAIN\name` for the SIDs the server knows. */

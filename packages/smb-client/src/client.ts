@@ -227,8 +227,11 @@ export class SmbSession extends EventEmitter {
   }
 
   /** `DOMAIN\name` or `name` → SIDs via LSARPC. */
-  lookupNames(names: string[]): Promise<Map<string, LookupNamesResult>> {
-    return this.lsaClient().lookupNames(names);
+  lookupNames(
+    names: string[],
+    o: { fresh?: boolean } = {},
+  ): Promise<Map<string, LookupNamesResult>> {
+    return this.lsaClient().lookupNames(names, o);
   }
 
   /** Logs off and closes the connection. */

@@ -132,12 +132,14 @@ async function copyOnce(
     throw changedDuringRead(displayPath, 'changed since it was listed');
   }
   let counted = 0;
+  let failed = false;
   const verify = new VerifyingStream(
     displayPath,
     opened.entry,
     () => fromTree.stat(req.fromPath, signal),
     req.countBytes
       ? (n) => {
+          if (failed) return;
           counted += n;
           ctx.acct.count('bytesTransferred', n);
         }
@@ -147,6 +149,9 @@ async function copyOnce(
     return await pipeAndWrite(opened, verify, toTree, req, displayPath, signal);
   } catch (err) {
     // A failed attempt moved nothing that stays: its bytes are not counted (a retry counts anew).
+    // A destination that gave up without reading to the end leaves the origin piping: stop it.
+    failed = true;
+    verify.destroy();
     if (counted > 0) ctx.acct.count('bytesTransferred', -counted);
     throw err;
   }

@@ -2243,7 +2243,8 @@ export interface components {
       unmapped_principal_count: number;
       /**
        * @description SharePoint permissions no identity mapping can express — sharing links and SharePoint
-       *     groups. They are not copied; `samples` lists the first 50.
+       *     groups. They are not copied. `count` is one per item and grant (a grant a folder passes
+       *     on counts again on each item below it); `samples` lists the first 50.
        */
       unmapped_grants: {
         count: number;
@@ -2254,7 +2255,10 @@ export interface components {
           detail: string;
         }[];
       };
-      /** @description Time the run waited because the source throttled it (Retry-After, back-off). */
+      /**
+       * @description Milliseconds the run's requests waited because the source throttled them (Retry-After,
+       *     back-off), summed over requests: requests waiting side by side add up.
+       */
       throttle_wait_ms: number;
       /** @description Set when the run stopped before deleting more than the safety limit allows. */
       delete_safety: {

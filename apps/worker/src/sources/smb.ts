@@ -53,11 +53,14 @@ export async function resolveMappingSids(ctx: SourceContext, source: SmbSource):
   const rows = (
     await ctx.prisma.identityMapping.findMany({
       where: { tenantId, connectorId },
-      select: { id: true, smbPrincipal: true, resolvedSid: true },
+      select: { id: true, smbPrincipal: true, resolvedSid: true, identityType: true },
     })
   ).filter((r) => r.smbPrincipal.includes('\\'));
   if (rows.length === 0) return;
-  const found = await source.resolvePrincipals(rows.map((r) => r.smbPrincipal.trim()));
+  const found = await source.resolvePrincipals(
+    rows.map((r) => r.smbPrincipal.trim()),
+    { fresh: true },
+  );
   const missing: string[] = [];
   for (const r of rows) {
     const hit = found.get(r.smbPrincipal.trim());
@@ -66,6 +69,16 @@ export async function resolveMappingSids(ctx: SourceContext, source: SmbSource):
       continue;
     }
     if (hit.sid === r.resolvedSid) continue;
+    if (r.resolvedSid && hit.type !== 'other' && hit.type !== r.identityType) {
+      // The name now belongs to another kind of account: a user mapping must not start granting
+      // to a group (or the reverse). The old SID stays; the operator decides.
+      ctx.logger.warn('identity mapping name now resolves to a different kind of account; kept', {
+        mapping_id: r.id,
+        identity_type: r.identityType,
+        resolved_type: hit.type,
+      });
+      continue;
+    }
     if (r.resolvedSid)
       ctx.logger.warn('identity mapping now resolves to another SID (account recreated?)', {
         mapping_id: r.id,

@@ -249,10 +249,14 @@ export class LsaClient {
     return out;
   }
 
-  async lookupNames(names: string[]): Promise<Map<string, LookupNamesResult>> {
+  /** `fresh`: ask the server even for names looked up before on this session (accounts change). */
+  async lookupNames(
+    names: string[],
+    o: { fresh?: boolean } = {},
+  ): Promise<Map<string, LookupNamesResult>> {
     const out = new Map<string, LookupNamesResult>();
     const todo = [...new Set(names)].filter((n) => {
-      const c = this.nameCache.get(n.toUpperCase());
+      const c = o.fresh ? undefined : this.nameCache.get(n.toUpperCase());
       if (c) out.set(n, c);
       return !c;
     });

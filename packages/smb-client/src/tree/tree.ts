@@ -767,6 +767,12 @@ export class Tree {
   async upload(path: string, read: PositionalRead, o: UploadOptions): Promise<FileInfo> {
     if (!Number.isSafeInteger(o.size) || o.size < 0)
       throw new ItemError(ErrorCode.PRECONDITION_FAILED, `Invalid upload size ${o.size}`);
+    for (const [k, v] of [
+      ['chunkSize', o.chunkSize],
+      ['depth', o.depth],
+    ] as const)
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 1))
+        throw new ItemError(ErrorCode.PRECONDITION_FAILED, `Invalid upload ${k} ${v}`);
     const h = await this.openForWrite(path, o.overwrite ?? true);
     try {
       await writeFrom(h, read, {
