@@ -15,10 +15,12 @@ export function createAclMapper(mappings: IdentityMapping[]): AclMapper {
   }
   const find = (p: SourcePrincipal): IdentityMapping | undefined => {
     if (p.kind === 'sid') {
-      return (
-        byKey.get(p.id.toUpperCase()) ??
-        (p.name ? byKey.get(p.name.normalize('NFC').toLowerCase()) : undefined)
-      );
+      const bySid = byKey.get(p.id.toUpperCase());
+      if (bySid) return bySid;
+      const byName = p.name ? byKey.get(p.name.normalize('NFC').toLowerCase()) : undefined;
+      // A name now held by another kind of account (a user mapping, a group of that name) is not
+      // this mapping's principal.
+      return byName && p.type && p.type !== byName.identityType ? undefined : byName;
     }
     return byKey.get(p.id.toLowerCase());
   };
